@@ -1,0 +1,84 @@
+"""The application factory. Nothing runs at import time."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from meaculpa import __version__
+from meaculpa.core.db import Database
+from meaculpa.core.http import BodySizeLimit, install_error_handlers
+from meaculpa.settings import Settings
+
+
+def api_router() -> APIRouter:
+    from meaculpa.accounts.api import router as accounts
+    from meaculpa.cases.api import router as cases
+    from meaculpa.core.api import router as audit
+    from meaculpa.customers.api import router as customers
+    from meaculpa.errors.api import router as errors
+    from meaculpa.jobs.api import router as jobs
+    from meaculpa.messages.api import router as messages
+
+    router = APIRouter(prefix="/api/v1")
+    for sub in (messages, customers, cases, errors, accounts, audit, jobs):
+        router.include_router(sub)
+    return router
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the embedded job worker thread, if this process runs one."""
+    settings: Settings = app.state.settings
+    db: Database = app.state.db
+    run_worker = settings.embedded_worker
+    if run_worker is None:
+        run_worker = db.is_sqlite
+    stop = threading.Event()
+    thread = None
+    if run_worker:
+        from meaculpa.jobs.runner import Runner
+
+        runner = Runner(db)
+        thread = threading.Thread(
+            target=runner.run_forever,
+            args=(stop,),
+            kwargs={"poll_seconds": settings.worker_poll_seconds},
+            name="meaculpa-worker",
+            daemon=True,
+        )
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=10)
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        lifespan=lifespan,
+        title="meaculpa",
+        version=__version__,
+        description="Service recovery with a learning loop. Errors are RFC 9457 problem+json.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = db or Database(
+        settings.database_url, pool_size=settings.pool_size, echo=settings.sql_echo
+    )
+    app.include_router(api_router())
+
+    from meaculpa.web import install as install_web
+
+    html_error = install_web(app, settings)
+    install_error_handlers(app, html_error)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

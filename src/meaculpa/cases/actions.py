@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from meaculpa.accounts.models import User
+from meaculpa.accounts.queries import least_loaded_agent
+from meaculpa.cases.models import Case
+from meaculpa.core.audit import Actor, record, snapshot
+from meaculpa.core.clock import utcnow
+from meaculpa.core.enums import OPEN_STATUSES, CaseStatus
+from meaculpa.core.exceptions import Forbidden, Invalid
+from meaculpa.core.permissions import has_role
+from meaculpa.customers.models import Customer
+
+CASE_FIELDS = ("subject", "channel", "language", "severity", "status", "owner_id", "customer_id")
+
+S = CaseStatus
+# Where each status may go next. Reopening (resolved/closed -> in_progress) is its own action.
+TRANSITIONS: dict[CaseStatus, set[CaseStatus]] = {
+    S.new: {S.acknowledged, S.in_progress, S.waiting_on_customer, S.resolved},
+    S.acknowledged: {S.in_progress, S.waiting_on_customer, S.resolved},
+    S.in_progress: {S.waiting_on_customer, S.resolved},
+    S.waiting_on_customer: {S.in_progress, S.resolved},
+    S.resolved: {S.closed, S.in_progress},
+    S.closed: {S.in_progress},
+}
+
+
+def check_can_change(actor: Actor, case: Case) -> None:
+    """Agents change their own cases and unassigned ones; managers change any."""
+    if has_role(actor, "manager"):
+        return
+    if case.owner_id is not None and case.owner_id != actor.id:
+        raise Forbidden(f"case {case.reference} belongs to another agent; ask for a handover")
+
+
+def _check_owner(session: Session, owner_id: int | None) -> None:
+    if owner_id is None:
+        return
+    user = session.get(User, owner_id)
+    if user is None or not user.is_active:
+        raise Invalid(f"user {owner_id} does not exist or is inactive", field="owner_id")
+
+
+def choose_owner(session: Session, customer: Customer) -> int | None:
+    """One owner per customer: their owner if active, else the least-loaded agent."""
+    if customer.owner_id is not None:
+        owner = session.get(User, customer.owner_id)
+        if owner is not None and owner.is_active:
+            return owner.id
+    chosen = least_loaded_agent(session)
+    if chosen is not None:
+        customer.owner_id = chosen
+    return chosen
+
+
+def do_open_case(
+    session: Session,
+    actor: Actor,
+    customer: Customer,
+    *,
+    channel: str,
+    language: str | None = None,
+    subject: str = "",
+    severity: str = "medium",
+    owner_id: int | None = None,
+) -> Case:
+    if owner_id is not None:
+        _check_owner(session, owner_id)
+    else:
+        owner_id = choose_owner(session, customer)
+    now = utcnow()
+    case = Case(
+        customer_id=customer.id,
+        owner_id=owner_id,
+        subject=subject[:300],
+        channel=channel,
+        language=language or customer.language,
+        severity=severity,
+        status=CaseStatus.new.value,
+        opened_at=now,
+        last_message_at=now,
+    )
+    session.add(case)
+    session.flush()
+    record(session, actor, "case.create", "case", case.id, after=snapshot(case, CASE_FIELDS))
+    return case
+
+
+def _apply_status(case: Case, new: CaseStatus) -> None:
+    current = CaseStatus(case.status)
+    if new == current:
+        return
+    if new not in TRANSITIONS[current]:
+        raise Invalid(
+            f"a case cannot go from {current.value} to {new.value}",
+            field="status",
+            allowed=sorted(s.value for s in TRANSITIONS[current]),
+        )
+    now = utcnow()
+    if current in (S.resolved, S.closed):
+        case.reopened_count += 1
+        case.resolved_at = None
+        case.closed_at = None
+    if new is S.acknowledged or (current is S.new and case.acknowledged_at is None):
+        case.acknowledged_at = case.acknowledged_at or now
+    if new is S.resolved:
+        case.resolved_at = now
+    if new is S.closed:
+        case.closed_at = now
+    case.status = new.value
+
+
+def do_update_case(
+    session: Session,
+    actor: Actor,
+    case: Case,
+    *,
+    subject: str | None = None,
+    severity: str | None = None,
+    status: str | None = None,
+    owner_id: int | None = None,
+    owner_set: bool = False,
+    language: str | None = None,
+) -> Case:
+    check_can_change(actor, case)
+    before = snapshot(case, CASE_FIELDS)
+    if subject is not None:
+        case.subject = subject
+    if severity is not None:
+        case.severity = severity
+    if language is not None:
+        case.language = language
+    if owner_set and owner_id != case.owner_id:
+        if owner_id is None:
+            raise Invalid("a case always has an owner; hand it to someone", field="owner_id")
+        _check_owner(session, owner_id)
+        case.owner_id = owner_id
+    if status is not None:
+        _apply_status(case, CaseStatus(status))
+    session.flush()
+    after = snapshot(case, CASE_FIELDS)
+    if after != before:
+        record(session, actor, "case.update", "case", case.id, before=before, after=after)
+    return case
+
+
+def do_reopen_case(session: Session, actor: Actor, case: Case, *, reason: str) -> Case:
+    if case.status in OPEN_STATUSES:
+        raise Invalid(f"case {case.reference} is already open", field="status")
+    before = snapshot(case, CASE_FIELDS)
+    _apply_status(case, S.in_progress)
+    session.flush()
+    after = snapshot(case, CASE_FIELDS)
+    after["reason"] = reason
+    record(session, actor, "case.reopen", "case", case.id, before=before, after=after)
+    return case
+
+
+def note_inbound_activity(session: Session, actor: Actor, case: Case) -> None:
+    """A customer wrote: count it, and wake a case that was waiting on them."""
+    case.message_count += 1
+    case.last_message_at = utcnow()
+    if case.status == S.waiting_on_customer.value:
+        before = {"status": case.status}
+        case.status = S.in_progress.value
+        record(
+            session,
+            actor,
+            "case.update",
+            "case",
+            case.id,
+            before=before,
+            after={"status": case.status},
+        )

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from meaculpa.core.enums import CaseStatus, Channel, Language, Severity
+from meaculpa.core.schemas import ReadModel, StrictModel
+
+
+class CaseRead(ReadModel):
+    id: int
+    reference: str
+    customer_id: int
+    owner_id: int | None
+    subject: str
+    channel: Channel
+    language: Language
+    severity: Severity
+    status: CaseStatus
+    opened_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    reopened_count: int
+    message_count: int
+    last_message_at: datetime
+    updated_at: datetime
+
+
+class CaseCreate(StrictModel):
+    customer_id: int
+    subject: str = Field(default="", max_length=300)
+    channel: Channel = Channel.web
+    language: Language | None = None
+    severity: Severity = Severity.medium
+    owner_id: int | None = None
+
+
+class CaseUpdate(StrictModel):
+    subject: str | None = Field(default=None, max_length=300)
+    severity: Severity | None = None
+    status: CaseStatus | None = None
+    owner_id: int | None = None
+    language: Language | None = None

@@ -1,0 +1,86 @@
+"""Helpers shared by the JSON routers, and the audit-trail route."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from meaculpa.core.audit import AuditEvent
+from meaculpa.core.db import Database
+from meaculpa.core.deps import ApiActor, ReadSession
+from meaculpa.core.exceptions import Conflict
+from meaculpa.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page_of
+from meaculpa.core.permissions import require_role
+from meaculpa.core.schemas import Page, ReadModel
+
+T = TypeVar("T")
+
+Limit = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="page size")
+Cursor = Query(None, max_length=200, description="next_cursor of the previous page")
+
+
+def write(db: Database, fn: Callable[[Session], T], *, retries: int = 2) -> T:
+    """Run ``fn`` in a write transaction; retry when a concurrent insert won a unique race."""
+    for attempt in range(retries + 1):
+        try:
+            with db.transaction() as session:
+                return fn(session)
+        except IntegrityError as exc:
+            if attempt == retries:
+                raise Conflict(
+                    "the change conflicts with data stored at the same time; send it again"
+                ) from exc
+    raise AssertionError("unreachable")
+
+
+def paged(rows: list[Any], limit: int, schema: type[ReadModel]) -> dict[str, Any]:
+    items, cursor = page_of(rows, limit)
+    return {"items": [schema.model_validate(r) for r in items], "next_cursor": cursor}
+
+
+class AuditEventRead(ReadModel):
+    id: int
+    at: datetime
+    actor_type: str
+    actor_id: int | None
+    actor_label: str
+    verb: str
+    object_type: str
+    object_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/audit-events", response_model=Page[AuditEventRead])
+def list_audit_events(
+    actor: ApiActor,
+    session: ReadSession,
+    object_type: str | None = Query(None, max_length=32),
+    object_id: str | None = Query(None, max_length=64),
+    verb: str | None = Query(None, max_length=64),
+    limit: int = Limit,
+    cursor: str | None = Cursor,
+) -> dict[str, Any]:
+    """The audit trail, newest first. Managers and admins only."""
+    require_role(actor, "manager", "read the audit trail")
+    stmt = select(AuditEvent)
+    if object_type:
+        stmt = stmt.where(AuditEvent.object_type == object_type)
+    if object_id:
+        stmt = stmt.where(AuditEvent.object_id == object_id)
+    if verb:
+        stmt = stmt.where(AuditEvent.verb == verb)
+    after = decode_cursor(cursor)
+    if after is not None:
+        stmt = stmt.where(AuditEvent.id < after)
+    rows = list(session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit + 1)))
+    return paged(rows, limit, AuditEventRead)

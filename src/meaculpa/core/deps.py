@@ -1,0 +1,80 @@
+"""Typed FastAPI dependencies: the database session and the acting user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from meaculpa.accounts.models import ApiToken, User
+from meaculpa.core.audit import Actor
+from meaculpa.core.clock import as_utc, utcnow
+from meaculpa.core.db import Database
+from meaculpa.core.exceptions import Unauthorized
+from meaculpa.core.security import token_digest
+from meaculpa.settings import Settings
+
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+def get_database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def read_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+    with db.reading() as session:
+        yield session
+
+
+DB = Annotated[Database, Depends(get_database)]
+ReadSession = Annotated[Session, Depends(read_session)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def api_actor(request: Request, db: DB) -> Actor:
+    """The user behind the request's bearer token, as an :class:`Actor`."""
+    token = _bearer(request)
+    if token is None:
+        raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
+    digest = token_digest(token)
+    with db.reading() as session:
+        row = session.execute(
+            select(ApiToken.id, ApiToken.last_used_at, User.id, User.email, User.role)
+            .join(User, User.id == ApiToken.user_id)
+            .where(
+                ApiToken.digest == digest,
+                ApiToken.revoked_at.is_(None),
+                User.is_active.is_(True),
+            )
+        ).first()
+    if row is None:
+        raise Unauthorized("the API token is unknown or revoked")
+    token_id, last_used, user_id, email, role = row
+    now = utcnow()
+    if last_used is None or now - as_utc(last_used) > TOKEN_TOUCH_INTERVAL:
+        with db.transaction() as session:
+            token_row = session.get(ApiToken, token_id)
+            if token_row is not None:
+                token_row.last_used_at = now
+    return Actor(kind="token", id=user_id, label=email, role=role)
+
+
+ApiActor = Annotated[Actor, Depends(api_actor)]
