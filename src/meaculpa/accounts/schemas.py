@@ -30,7 +30,8 @@ class OrganisationRead(ReadModel):
     timezone: str
     business_hours: dict[str, list[list[str]]]
     holidays: list[date]
-    updated_at: datetime
+    # None until the settings are first saved (the defaults are shown until then).
+    updated_at: datetime | None = None
 
 
 class OrganisationUpdate(StrictModel):

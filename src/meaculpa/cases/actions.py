@@ -98,7 +98,7 @@ def _apply_status(case: Case, new: CaseStatus) -> None:
             allowed=sorted(s.value for s in TRANSITIONS[current]),
         )
     now = utcnow()
-    if current in (S.resolved, S.closed):
+    if current in (S.resolved, S.closed) and new in OPEN_STATUSES:
         case.reopened_count += 1
         case.resolved_at = None
         case.closed_at = None
