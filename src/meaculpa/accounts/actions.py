@@ -4,10 +4,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meaculpa.accounts.models import ApiToken, Organisation, Team, User
-from meaculpa.accounts.queries import get_organisation, get_user_by_email
+from meaculpa.accounts.queries import (
+    forget_agent_loads,
+    get_organisation,
+    get_user_by_email,
+)
 from meaculpa.accounts.schemas import OrganisationUpdate, TeamCreate, UserCreate, UserUpdate
 from meaculpa.core.audit import Actor, record, snapshot
 from meaculpa.core.clock import utcnow
+from meaculpa.core.deps import forget_cached_tokens
 from meaculpa.core.exceptions import Conflict, Invalid, NotFound
 from meaculpa.core.permissions import require_role
 from meaculpa.core.security import hash_password, new_api_token
@@ -89,6 +94,7 @@ def do_create_user(session: Session, actor: Actor, data: UserCreate) -> User:
     )
     session.add(user)
     session.flush()
+    forget_agent_loads()
     record(session, actor, "user.create", "user", user.id, after=snapshot(user, USER_FIELDS))
     return user
 
@@ -109,6 +115,9 @@ def do_update_user(session: Session, actor: Actor, user: User, data: UserUpdate)
         else:
             setattr(user, key, value.value if hasattr(value, "value") else value)
     session.flush()
+    if "is_active" in changes or "role" in changes:
+        forget_cached_tokens()
+        forget_agent_loads()
     after = snapshot(user, USER_FIELDS)
     if "password" in changes:
         after["password"] = "changed"  # noqa: S105 - records that it changed, not the value
@@ -169,5 +178,6 @@ def do_revoke_api_token(session: Session, actor: Actor, token_id: int) -> ApiTok
         require_role(actor, "admin", "revoke other users' tokens")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
+        forget_cached_tokens()
         record(session, actor, "api_token.revoke", "api_token", row.id)
     return row

@@ -87,3 +87,26 @@ def record(
     )
     session.add(event)
     return event
+
+
+def audit_row(
+    actor: Actor,
+    verb: str,
+    object_type: str,
+    object_id: Any,
+    *,
+    at: datetime,
+    after: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An audit event as a plain row, for writers that insert many at once."""
+    return {
+        "at": at,
+        "actor_type": actor.kind,
+        "actor_id": actor.id,
+        "actor_label": actor.label,
+        "verb": verb,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "before": None,
+        "after": after,
+    }

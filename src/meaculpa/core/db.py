@@ -7,6 +7,9 @@ deadlock on a lock upgrade.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -97,22 +100,48 @@ class Database:
         )
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._write = sessionmaker(bind=write_bind, expire_on_commit=False)
+        self._thread_lock = threading.RLock()
+        self._lock_fd: int | None = None
+        database = self.engine.url.database if self.is_sqlite else None
+        self._lock_path = (
+            f"{database}.write-lock" if database and database != ":memory:" else None
+        )
 
     def session(self, *, write: bool = False) -> Session:
         return (self._write if write else self._read)()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A write session committed on success and rolled back on any error."""
-        session = self._write()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        """A write session committed on success and rolled back on any error.
+
+        On a SQLite file, writers queue on a lock (a thread lock, then ``flock`` on a file
+        beside the database, so other processes queue too): SQLite's own busy handler polls
+        with sleeps of up to 100 ms, which ruins latency under concurrent writes.
+        """
+        with self._writer_lock():
+            session = self._write()
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
+
+    @contextmanager
+    def _writer_lock(self) -> Iterator[None]:
+        if self._lock_path is None:
+            yield
+            return
+        with self._thread_lock:
+            if self._lock_fd is None:
+                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -126,3 +155,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None

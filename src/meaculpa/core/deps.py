@@ -9,9 +9,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from meaculpa.accounts.models import ApiToken, User
 from meaculpa.core.audit import Actor
+from meaculpa.core.cache import TTLCache
 from meaculpa.core.clock import as_utc, utcnow
 from meaculpa.core.db import Database
 from meaculpa.core.exceptions import Unauthorized
@@ -49,12 +51,17 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
-def api_actor(request: Request, db: DB) -> Actor:
-    """The user behind the request's bearer token, as an :class:`Actor`."""
-    token = _bearer(request)
-    if token is None:
-        raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
-    digest = token_digest(token)
+# Token look-ups are cached briefly per process: a revoked token or deactivated user stops
+# working on every process within TOKEN_CACHE_SECONDS (at once on the process that revoked it).
+TOKEN_CACHE_SECONDS = 10.0
+_token_cache: TTLCache[str, Actor] = TTLCache(TOKEN_CACHE_SECONDS, maxsize=4096)
+
+
+def forget_cached_tokens() -> None:
+    _token_cache.clear()
+
+
+def _actor_for_digest(db: Database, digest: str) -> Actor | None:
     with db.reading() as session:
         row = session.execute(
             select(ApiToken.id, ApiToken.last_used_at, User.id, User.email, User.role)
@@ -66,7 +73,7 @@ def api_actor(request: Request, db: DB) -> Actor:
             )
         ).first()
     if row is None:
-        raise Unauthorized("the API token is unknown or revoked")
+        return None
     token_id, last_used, user_id, email, role = row
     now = utcnow()
     if last_used is None or now - as_utc(last_used) > TOKEN_TOUCH_INTERVAL:
@@ -75,6 +82,21 @@ def api_actor(request: Request, db: DB) -> Actor:
             if token_row is not None:
                 token_row.last_used_at = now
     return Actor(kind="token", id=user_id, label=email, role=role)
+
+
+async def api_actor(request: Request, db: DB) -> Actor:
+    """The user behind the request's bearer token, as an :class:`Actor`."""
+    token = _bearer(request)
+    if token is None:
+        raise Unauthorized("send an API token as 'Authorization: Bearer <token>'")
+    digest = token_digest(token)
+    actor = _token_cache.get(digest)
+    if actor is None:
+        actor = await run_in_threadpool(_actor_for_digest, db, digest)
+        if actor is None:
+            raise Unauthorized("the API token is unknown or revoked")
+        _token_cache.put(digest, actor)
+    return actor
 
 
 ApiActor = Annotated[Actor, Depends(api_actor)]

@@ -1,87 +1,127 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from meaculpa.accounts.queries import organisation_or_default
-from meaculpa.cases.actions import (
-    check_can_change,
-    do_open_case,
-    do_update_case,
-    note_inbound_activity,
-)
+from meaculpa.accounts.models import User
+from meaculpa.accounts.queries import least_loaded_agent, organisation_defaults
+from meaculpa.cases.actions import check_can_change, do_update_case
 from meaculpa.cases.models import Case
-from meaculpa.cases.queries import open_case_for_customer
-from meaculpa.core.audit import Actor, record
-from meaculpa.core.clock import utcnow
-from meaculpa.core.enums import CaseStatus, Direction
+from meaculpa.core.audit import Actor, AuditEvent, audit_row, record
+from meaculpa.core.clock import as_utc, utcnow
+from meaculpa.core.enums import OPEN_STATUSES, CaseStatus, Direction
 from meaculpa.core.html import html_to_text, sanitise_html
 from meaculpa.customers.identity import display_name_from
 from meaculpa.customers.models import Customer, CustomerIdentity
-from meaculpa.customers.queries import find_customers_by_identities
 from meaculpa.messages.models import Message
-from meaculpa.messages.queries import get_message_by_external_id
 from meaculpa.messages.schemas import InboundMessage, ReplyIn
+
+
+@dataclass(frozen=True)
+class Ref:
+    """The id (and a few facts) of a row the ingestion touched."""
+
+    id: int
+    status: str = ""
+
+    @property
+    def reference(self) -> str:
+        return f"MC-{self.id}"
 
 
 @dataclass
 class IngestOutcome:
-    message: Message
-    case: Case
-    customer: Customer
+    message: dict[str, Any]
+    case: Ref
+    customer: Ref
     created: bool
     customer_created: bool = False
     case_created: bool = False
 
 
-def _find_or_create_customer(
-    session: Session, actor: Actor, data: InboundMessage
-) -> tuple[Customer, bool]:
-    pairs = list(dict.fromkeys((i.kind.value, i.value) for i in data.customer.identities))
-    matches = find_customers_by_identities(session, pairs)
-    known = {(m.kind, m.value) for m in matches}
-    if matches:
-        # Several customers can match when identities were split before; the oldest wins.
-        customer = session.get(Customer, matches[0].customer_id)
-        assert customer is not None
-        new_pairs = [p for p in pairs if p not in known]
-        for kind, value in new_pairs:
-            session.add(CustomerIdentity(customer_id=customer.id, kind=kind, value=value))
-        if new_pairs:
-            record(
-                session,
-                actor,
-                "customer.identity.add",
-                "customer",
-                customer.id,
-                after={"identities": [f"{k}:{v}" for k, v in new_pairs]},
-            )
-        return customer, False
-    org = organisation_or_default(session)
-    name = data.customer.name or display_name_from(*pairs[0])
-    language = data.customer.language or data.language
-    customer = Customer(
-        name=name,
-        language=language.value if language else org.default_language,
-        timezone=data.customer.timezone or org.timezone,
+MESSAGE_COLUMNS = (
+    Message.id,
+    Message.case_id,
+    Message.customer_id,
+    Message.direction,
+    Message.channel,
+    Message.author_id,
+    Message.subject,
+    Message.text,
+    Message.html,
+    Message.attachments,
+    Message.external_id,
+    Message.sent_at,
+    Message.created_at,
+)
+
+# Ingestion is the hot path of every channel: its statements are built once, run on the
+# session's connection without the ORM, and only their parameters change per message.
+_customer = Customer.__table__
+_identity = CustomerIdentity.__table__
+_case = Case.__table__
+_message = Message.__table__
+_SEL_EXISTING = (
+    select(Message.id, Message.case_id, Message.customer_id, Case.status)
+    .join(Case, Case.id == Message.case_id)
+    .where(Message.channel == bindparam("channel"), Message.external_id == bindparam("external_id"))
+)
+_SEL_IDENTITIES = (
+    select(CustomerIdentity.customer_id, CustomerIdentity.kind, CustomerIdentity.value)
+    .where(CustomerIdentity.value.in_(bindparam("values", expanding=True)))
+    .order_by(CustomerIdentity.customer_id)
+)
+_SEL_CUSTOMER = select(Customer.language, Customer.owner_id).where(
+    Customer.id == bindparam("customer_id")
+)
+_SEL_OPEN_CASE = (
+    select(Case.id, Case.status)
+    .where(Case.customer_id == bindparam("customer_id"), Case.status.in_(OPEN_STATUSES))
+    .order_by(Case.id.desc())
+    .limit(1)
+)
+_SEL_ACTIVE = select(User.is_active).where(User.id == bindparam("user_id"))
+_INS_CUSTOMER = insert(_customer).returning(_customer.c.id)
+_INS_IDENTITY = insert(_identity)
+_INS_CASE = insert(_case).returning(_case.c.id)
+_INS_MESSAGE = insert(_message).returning(_message.c.id)
+_INS_AUDIT = insert(AuditEvent.__table__)
+_SET_OWNER = (
+    update(_customer)
+    .where(_customer.c.id == bindparam("b_id"))
+    .values(owner_id=bindparam("b_owner"))
+)
+_TOUCH_CASE = (
+    update(_case)
+    .where(_case.c.id == bindparam("b_id"))
+    .values(
+        message_count=_case.c.message_count + 1,
+        last_message_at=bindparam("b_now"),
+        updated_at=bindparam("b_now"),
+        status=bindparam("b_status"),
     )
-    customer.identities = [CustomerIdentity(kind=k, value=v) for k, v in pairs]
-    session.add(customer)
-    session.flush()
-    record(
-        session,
-        actor,
-        "customer.create",
-        "customer",
-        customer.id,
-        after={
-            "name": customer.name,
-            "language": customer.language,
-            "identities": [f"{k}:{v}" for k, v in pairs],
-        },
+)
+
+
+def _message_dict(session: Session, message_id: int) -> dict[str, Any]:
+    row = session.execute(select(*MESSAGE_COLUMNS).where(Message.id == message_id)).one()
+    return dict(row._mapping)
+
+
+def _existing(session: Session, channel: str, external_id: str) -> IngestOutcome | None:
+    row = (
+        session.connection()
+        .execute(_SEL_EXISTING, {"channel": channel, "external_id": external_id})
+        .first()
     )
-    return customer, True
+    if row is None:
+        return None
+    return IngestOutcome(
+        _message_dict(session, row[0]), Ref(row[1], row[3]), Ref(row[2]), created=False
+    )
 
 
 def do_ingest_message(session: Session, actor: Actor, data: InboundMessage) -> IngestOutcome:
@@ -89,56 +129,206 @@ def do_ingest_message(session: Session, actor: Actor, data: InboundMessage) -> I
 
     Idempotent by ``(channel, external_id)``: the same message twice returns the first.
     """
+    channel = data.channel.value
     if data.external_id:
-        existing = get_message_by_external_id(session, data.channel.value, data.external_id)
+        existing = _existing(session, channel, data.external_id)
         if existing is not None:
-            case = session.get(Case, existing.case_id)
-            customer = session.get(Customer, existing.customer_id)
-            assert case is not None and customer is not None
-            return IngestOutcome(existing, case, customer, created=False)
+            return existing
 
-    customer, customer_created = _find_or_create_customer(session, actor, data)
-    case = None if customer_created else open_case_for_customer(session, customer.id)
-    case_created = False
+    conn = session.connection()
+    now = utcnow()
+    audit: list[dict[str, Any]] = []
+    pairs = list(dict.fromkeys((i.kind.value, i.value) for i in data.customer.identities))
+    wanted = set(pairs)
+    matches = [
+        m
+        for m in conn.execute(_SEL_IDENTITIES, {"values": sorted({v for _, v in pairs})})
+        if (m[1], m[2]) in wanted
+    ]
+    case_id: int | None = None
+    case_status = CaseStatus.new.value
+    customer_created = False
+    if matches:
+        # Several customers can match when identities were split before; the oldest wins.
+        customer_id = matches[0][0]
+        customer_language, owner_id = conn.execute(
+            _SEL_CUSTOMER, {"customer_id": customer_id}
+        ).one()
+        known = {(m[1], m[2]) for m in matches}
+        new_pairs = [p for p in pairs if p not in known]
+        if new_pairs:
+            conn.execute(
+                _INS_IDENTITY,
+                [
+                    {"customer_id": customer_id, "kind": k, "value": v, "created_at": now}
+                    for k, v in new_pairs
+                ],
+            )
+            added = [f"{k}:{v}" for k, v in new_pairs]
+            audit.append(
+                audit_row(
+                    actor,
+                    "customer.identity.add",
+                    "customer",
+                    customer_id,
+                    at=now,
+                    after={"identities": added},
+                )
+            )
+        open_case = conn.execute(_SEL_OPEN_CASE, {"customer_id": customer_id}).first()
+        if open_case is not None:
+            case_id, case_status = open_case
+    else:
+        default_language, default_tz = organisation_defaults(session)
+        language = data.customer.language or data.language
+        customer_language = language.value if language else default_language
+        owner_id = None
+        name = data.customer.name or display_name_from(*pairs[0])
+        customer_id = conn.execute(
+            _INS_CUSTOMER,
+            {
+                "name": name,
+                "language": customer_language,
+                "timezone": data.customer.timezone or default_tz,
+                "failures_count": 0,
+                "created_at": now,
+                "updated_at": now,
+            },
+        ).scalar_one()
+        conn.execute(
+            _INS_IDENTITY,
+            [
+                {"customer_id": customer_id, "kind": k, "value": v, "created_at": now}
+                for k, v in pairs
+            ],
+        )
+        customer_created = True
+        audit.append(
+            audit_row(
+                actor,
+                "customer.create",
+                "customer",
+                customer_id,
+                at=now,
+                after={
+                    "name": name,
+                    "language": customer_language,
+                    "identities": [f"{k}:{v}" for k, v in pairs],
+                },
+            )
+        )
+
     html = sanitise_html(data.html) if data.html else None
     text = data.text or (html_to_text(html) if html else "")
-    if case is None:
-        subject = data.subject or " ".join(text.split())[:80]
-        language = data.language.value if data.language else customer.language
-        case = do_open_case(
-            session, actor, customer, channel=data.channel.value, language=language, subject=subject
+    case_created = case_id is None
+    if case_id is None:
+        if owner_id is not None and not conn.execute(_SEL_ACTIVE, {"user_id": owner_id}).scalar():
+            owner_id = None
+        if owner_id is None:
+            owner_id = least_loaded_agent(session)
+            if owner_id is not None:
+                conn.execute(_SET_OWNER, {"b_id": customer_id, "b_owner": owner_id})
+        language = data.language.value if data.language else customer_language
+        subject = (data.subject or " ".join(text.split())[:80])[:300]
+        case_id = conn.execute(
+            _INS_CASE,
+            {
+                "customer_id": customer_id,
+                "owner_id": owner_id,
+                "subject": subject,
+                "channel": channel,
+                "language": language,
+                "severity": "medium",
+                "status": case_status,
+                "opened_at": now,
+                "last_message_at": now,
+                "updated_at": now,
+                "reopened_count": 0,
+                "message_count": 1,
+            },
+        ).scalar_one()
+        audit.append(
+            audit_row(
+                actor,
+                "case.create",
+                "case",
+                case_id,
+                at=now,
+                after={
+                    "subject": subject,
+                    "channel": channel,
+                    "language": language,
+                    "severity": "medium",
+                    "status": case_status,
+                    "owner_id": owner_id,
+                    "customer_id": customer_id,
+                },
+            )
         )
-        case_created = True
-    note_inbound_activity(session, actor, case)
-    message = Message(
-        case_id=case.id,
-        customer_id=customer.id,
-        direction=Direction.inbound.value,
-        channel=data.channel.value,
-        subject=data.subject,
-        text=text,
-        html=html,
-        attachments=[a.model_dump(mode="json") for a in data.attachments],
-        external_id=data.external_id,
-        sent_at=data.sent_at or utcnow(),
-    )
-    session.add(message)
-    session.flush()
-    record(
-        session,
-        actor,
-        "message.create",
-        "message",
-        message.id,
-        after={
-            "case_id": case.id,
-            "customer_id": customer.id,
-            "direction": "inbound",
-            "channel": message.channel,
-            "external_id": message.external_id,
+    else:
+        if case_status == CaseStatus.waiting_on_customer.value:
+            case_status = CaseStatus.in_progress.value
+            audit.append(
+                audit_row(
+                    actor, "case.update", "case", case_id, at=now, after={"status": case_status}
+                )
+            )
+        conn.execute(_TOUCH_CASE, {"b_id": case_id, "b_now": now, "b_status": case_status})
+
+    attachments = [a.model_dump(mode="json") for a in data.attachments]
+    sent_at = data.sent_at or now
+    message_id = conn.execute(
+        _INS_MESSAGE,
+        {
+            "case_id": case_id,
+            "customer_id": customer_id,
+            "direction": Direction.inbound.value,
+            "channel": channel,
+            "author_id": None,
+            "subject": data.subject,
+            "text": text,
+            "html": html,
+            "attachments": attachments,
+            "external_id": data.external_id,
+            "sent_at": sent_at,
+            "created_at": now,
         },
+    ).scalar_one()
+    audit.append(
+        audit_row(
+            actor,
+            "message.create",
+            "message",
+            message_id,
+            at=now,
+            after={
+                "case_id": case_id,
+                "customer_id": customer_id,
+                "direction": "inbound",
+                "channel": channel,
+                "external_id": data.external_id,
+            },
+        )
     )
-    return IngestOutcome(message, case, customer, True, customer_created, case_created)
+    conn.execute(_INS_AUDIT, audit)
+    message = {
+        "id": message_id,
+        "case_id": case_id,
+        "customer_id": customer_id,
+        "direction": Direction.inbound.value,
+        "channel": channel,
+        "author_id": None,
+        "subject": data.subject,
+        "text": text,
+        "html": html,
+        "attachments": attachments,
+        "external_id": data.external_id,
+        "sent_at": as_utc(sent_at),
+        "created_at": now,
+    }
+    return IngestOutcome(
+        message, Ref(case_id, case_status), Ref(customer_id), True, customer_created, case_created
+    )
 
 
 def do_add_reply(session: Session, actor: Actor, case: Case, data: ReplyIn) -> Message:

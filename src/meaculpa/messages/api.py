@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from meaculpa.core.api import Cursor, Limit, paged, write
+from meaculpa.core.audit import jsonable
 from meaculpa.core.deps import DB, ApiActor, ReadSession
 from meaculpa.core.enums import Direction
 from meaculpa.core.exceptions import Invalid
@@ -21,16 +22,16 @@ router = APIRouter(prefix="/messages", tags=["messages"])
 
 
 def _ingest_body(outcome: actions.IngestOutcome) -> dict[str, Any]:
-    return IngestResult(
-        created=outcome.created,
-        message=MessageRead.model_validate(outcome.message),
-        case_id=outcome.case.id,
-        case_reference=outcome.case.reference,
-        case_status=outcome.case.status,  # type: ignore[arg-type]
-        customer_id=outcome.customer.id,
-        customer_created=outcome.customer_created,
-        case_created=outcome.case_created,
-    ).model_dump(mode="json")
+    return {
+        "created": outcome.created,
+        "message": jsonable(outcome.message),
+        "case_id": outcome.case.id,
+        "case_reference": outcome.case.reference,
+        "case_status": outcome.case.status,
+        "customer_id": outcome.customer.id,
+        "customer_created": outcome.customer_created,
+        "case_created": outcome.case_created,
+    }
 
 
 @router.post(

@@ -1,0 +1,272 @@
+"""Ingestion throughput and latency through real HTTP, and the inbox's first page.
+
+Starts ``uvicorn meaculpa.app:create_app`` on 127.0.0.1 against a fresh database, sends inbound
+messages from keep-alive connections at concurrency 1 and 16, and prints messages/s with
+p50/p99 latency. Then fills the database to 10,000 open cases and times the inbox's first page
+(the web page, signed in) and the API's first page of open cases.
+
+    python benchmarks/ingest.py                      # SQLite
+    python benchmarks/ingest.py --postgres postgresql://postgres@127.0.0.1:5432/test
+    python benchmarks/ingest.py --messages 4000 --workers 2
+
+Data set: synthetic bilingual messages generated here (no external data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _http import Connection, json_request, run_load  # noqa: E402
+
+from sqlalchemy import create_engine, insert, text  # noqa: E402
+
+from meaculpa.core.clock import utcnow  # noqa: E402
+from meaculpa.core.db import Database  # noqa: E402
+from meaculpa.core.migrate import upgrade  # noqa: E402
+from meaculpa.core.security import hash_password, new_api_token  # noqa: E402
+
+PASSWORD = "bench-password-1"  # noqa: S105
+TEXTS_ES = [
+    "Me han cobrado dos veces el pedido {n}. Quiero la devolución ya.",
+    "El paquete {n} lleva una semana de retraso y nadie me dice nada.",
+    "Es la tercera vez que escribo por la factura {n}, esto es un desastre.",
+    "Buenas, el producto del pedido {n} llegó roto. ¿Cómo lo cambio?",
+]
+TEXTS_EN = [
+    "You charged me twice for order {n}. I want my money back.",
+    "Parcel {n} is a week late and nobody tells me anything.",
+    "Third time I write about invoice {n}. This is a joke.",
+    "Hi, the item in order {n} arrived broken. How do I replace it?",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare(url: str) -> tuple[Database, str]:
+    db = Database(url)
+    upgrade(db)
+    from meaculpa.accounts.models import ApiToken, User
+
+    token, digest = new_api_token()
+    with db.transaction() as s:
+        user = User(email="bench@example.com", name="Bench Agent", role="admin", language="es",
+                    password_hash=hash_password(PASSWORD))
+        s.add(user)
+        s.flush()
+        s.add(ApiToken(user_id=user.id, name="bench", digest=digest))
+    return db, token
+
+
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "MEACULPA_DATABASE_URL": url, "MEACULPA_ENVIRONMENT": "test",
+           "MEACULPA_SECRET_KEY": "b" * 40, "MEACULPA_EMBEDDED_WORKER": "false"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "meaculpa.app:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+         "--log-level", "warning", "--no-access-log"],
+        env=env,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the server did not start")
+
+
+def message(i: int, run: str) -> dict[str, Any]:
+    rnd = random.Random(i)
+    spanish = rnd.random() < 0.6
+    # Half the messages come from returning customers, so both paths are measured.
+    who = rnd.randrange(max(i // 2, 1)) if i % 2 else i
+    template = rnd.choice(TEXTS_ES if spanish else TEXTS_EN)
+    return {
+        "channel": rnd.choice(["email", "web", "twitter", "api"]),
+        "external_id": f"{run}-{i}",
+        "text": template.format(n=10000 + i),
+        "customer": {"name": f"Cliente {who}", "language": "es" if spanish else "en",
+                     "identities": [{"kind": "email", "value": f"c{who}@{run}.example.com"}]},
+    }
+
+
+def bench_ingest(port: int, token: str, concurrency: int, total: int) -> Any:
+    run = uuid.uuid4().hex[:8]
+
+    def make(i: int) -> Any:
+        return json_request("POST", "/api/v1/messages", message(i, run), token)
+
+    return asyncio.run(run_load("127.0.0.1", port, concurrency, total, make))
+
+
+def fill_open_cases(db: Database, target: int) -> int:
+    """Bulk-insert customers and open cases until ``target`` cases are open."""
+    from meaculpa.cases.models import Case
+    from meaculpa.customers.models import Customer
+
+    with db.reading() as s:
+        have = s.execute(text(
+            "SELECT count(*) FROM case_record WHERE status IN "
+            "('new','acknowledged','in_progress','waiting_on_customer')")).scalar_one()
+    need = max(target - int(have), 0)
+    now = utcnow()
+    rnd = random.Random(7)
+    batch = 2000
+    for start in range(0, need, batch):
+        n = min(batch, need - start)
+        with db.transaction() as s:
+            ids = [s.execute(insert(Customer).values(
+                name=f"Relleno {start + k}", language="es", timezone="Europe/Madrid",
+                failures_count=0, created_at=now, updated_at=now)).inserted_primary_key[0]
+                for k in range(n)]
+            s.execute(insert(Case), [{
+                "customer_id": cid, "owner_id": 1, "subject": f"Caso de relleno {cid}",
+                "channel": rnd.choice(["email", "web", "twitter"]), "language": "es",
+                "severity": rnd.choice(["low", "medium", "high", "critical"]),
+                "status": rnd.choice(["new", "acknowledged", "in_progress"]),
+                "opened_at": now, "last_message_at": now, "updated_at": now,
+                "reopened_count": 0, "message_count": 1,
+            } for cid in ids])
+    return need
+
+
+async def time_pages(port: int, token: str, repeat: int) -> dict[str, list[float]]:
+    timings: dict[str, list[float]] = {"api": [], "page": []}
+    conn = Connection("127.0.0.1", port)
+    await conn.open()
+    auth = {"Authorization": f"Bearer {token}"}
+    # Sign in through the login form, as a person would.
+    status, body = await conn.request("GET", "/login")
+    cookie = ""
+    page_ok = status == 200
+    if page_ok:
+        match = re.search(rb'name="csrf_token" value="([^"]+)"', body)
+        # The session cookie is read from a raw request below.
+        page_ok = match is not None
+    if page_ok:
+        cookie = await login_cookie(port)
+        page_ok = bool(cookie)
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        status, _ = await conn.request("GET", "/api/v1/cases?open=true&limit=50", headers=auth)
+        timings["api"].append(time.perf_counter() - t0)
+        assert status == 200, status
+        if page_ok:
+            t0 = time.perf_counter()
+            status, body = await conn.request("GET", "/", headers={"Cookie": cookie})
+            timings["page"].append(time.perf_counter() - t0)
+            assert status == 200 and b"MC-" in body, status
+    conn.close()
+    return timings
+
+
+async def login_cookie(port: int) -> str:
+    """Sign in through /login and return the session cookie header value."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+
+    async def raw(req: bytes) -> tuple[bytes, bytes]:
+        writer.write(req)
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        m = re.search(rb"(?i)content-length: (\d+)", head)
+        body = await reader.readexactly(int(m.group(1))) if m else b""
+        return head, body
+
+    head, body = await raw(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    cookies = dict(re.findall(rb"(?i)set-cookie: ([^=]+)=([^;]+)", head))
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', body)
+    if token is None:
+        writer.close()
+        return ""
+    from urllib.parse import urlencode
+
+    form = urlencode({"email": "bench@example.com", "password": PASSWORD,
+                      "csrf_token": token.group(1).decode()}).encode()
+    cookie = "; ".join(f"{k.decode()}={v.decode()}" for k, v in cookies.items())
+    head, _ = await raw(b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: " + cookie.encode()
+                        + b"\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                        + b"Content-Length: " + str(len(form)).encode() + b"\r\n\r\n" + form)
+    cookies.update(dict(re.findall(rb"(?i)set-cookie: ([^=]+)=([^;]+)", head)))
+    writer.close()
+    return "; ".join(f"{k.decode()}={v.decode()}" for k, v in cookies.items())
+
+
+def run_engine(label: str, url: str, args: argparse.Namespace) -> None:
+    db, token = prepare(url)
+    port = free_port()
+    server = start_server(url, port, args.workers)
+    try:
+        bench_ingest(port, token, 4, 200)  # warm-up
+        for concurrency in (1, 16):
+            total = args.messages if concurrency > 1 else max(args.messages // 4, 200)
+            result = bench_ingest(port, token, concurrency, total)
+            print(f"{label:10s} ingest  c={concurrency:<3d} n={total:<6d} {result.summary()}")
+        filled = fill_open_cases(db, 10_000)
+        timings = asyncio.run(time_pages(port, token, args.repeat))
+        for name, values in timings.items():
+            if not values:
+                print(f"{label:10s} inbox {name}: not measured (no login page)")
+                continue
+            ms = sorted(v * 1000 for v in values)
+            print(f"{label:10s} inbox {name:4s} first page, 10,000 open cases (+{filled} added): "
+                  f"median {statistics.median(ms):.1f} ms  p90 {ms[int(len(ms) * 0.9) - 1]:.1f} ms"
+                  f"  over {len(ms)} requests")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", help="PostgreSQL URL; a fresh schema is used and dropped")
+    parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--messages", type=int, default=4000)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--repeat", type=int, default=50)
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()},"
+          f" {platform.system()} {platform.release()}")
+    print(f"server: uvicorn, {args.workers} worker processes; client: asyncio keep-alive, "
+          "same machine; data: synthetic es/en messages (60% es), half from returning customers")
+    with tempfile.TemporaryDirectory() as tmp:
+        run_engine("sqlite", f"sqlite:///{tmp}/bench.db", args)
+    pg = args.postgres or os.environ.get("MEACULPA_BENCH_POSTGRES")
+    if pg and not args.sqlite_only:
+        schema = "bench_" + uuid.uuid4().hex[:8]
+        base = pg.replace("postgresql://", "postgresql+psycopg://", 1)
+        admin = create_engine(base)
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        try:
+            sep = "&" if "?" in base else "?"
+            run_engine("postgresql", f"{base}{sep}options=-csearch_path%3D{schema}", args)
+        finally:
+            with admin.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

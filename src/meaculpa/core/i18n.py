@@ -1,0 +1,173 @@
+"""Translations (gettext catalogs read with Babel), language choice and locale formatting.
+
+The catalogs live in ``meaculpa/locale/<lang>/LC_MESSAGES/messages.po``; msgids are English.
+They are read straight from the ``.po`` files at runtime and compiled in memory, so no ``.mo``
+file is ever committed or shipped. See ``docs/web.md`` for how to extract and update them.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_timedelta
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+from meaculpa.core.clock import as_utc, utcnow
+
+LANGUAGES: tuple[str, ...] = ("es", "en")
+DEFAULT_LANGUAGE = "es"
+LANGUAGE_NAMES = {"es": "Español", "en": "English"}
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+DOMAIN = "messages"
+
+Gettext = Callable[..., str]
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction without translating it (it is translated when shown)."""
+    return message
+
+
+def normalise_language(value: str | None) -> str | None:
+    """``"es-ES"`` -> ``"es"``; ``None`` for a language meaculpa does not speak."""
+    if not value:
+        return None
+    primary = value.strip().replace("_", "-").split("-")[0].lower()
+    return primary if primary in LANGUAGES else None
+
+
+def catalog_path(language: str) -> Path:
+    return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def translations(language: str) -> Translations:
+    """The catalog for ``language``, compiled in memory from its ``.po`` file (cached)."""
+    if language not in LANGUAGES:
+        raise ValueError(f"unsupported language {language!r}")
+    path = catalog_path(language)
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=language, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(fp=buffer, domain=DOMAIN)
+
+
+def gettext_for(language: str) -> Gettext:
+    """A ``_(message, **params)`` function for ``language``; params fill ``%(name)s``."""
+    catalog = translations(language)
+
+    def _(message: str, **params: object) -> str:
+        text = catalog.gettext(message)
+        return text % params if params else text
+
+    return _
+
+
+def parse_accept_language(header: str | None) -> list[str]:
+    """Supported languages from an ``Accept-Language`` header, best first."""
+    if not header:
+        return []
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        language = normalise_language(tag)
+        if language and quality > 0:
+            ranked.append((-quality, index, language))
+    return list(dict.fromkeys(lang for _, _, lang in sorted(ranked)))
+
+
+def choose_language(
+    *,
+    query: str | None = None,
+    cookie: str | None = None,
+    user: str | None = None,
+    accept_language: str | None = None,
+    default: str | None = None,
+) -> str:
+    """The first usable of: ``?lang=``, the ``lang`` cookie, the user's language,
+    ``Accept-Language``, the organisation's default."""
+    for candidate in (query, cookie, user):
+        language = normalise_language(candidate)
+        if language:
+            return language
+    accepted = parse_accept_language(accept_language)
+    if accepted:
+        return accepted[0]
+    return normalise_language(default) or DEFAULT_LANGUAGE
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def format_datetime(
+    value: datetime | None, language: str, timezone: str | None = None, fmt: str = "medium"
+) -> str:
+    """A timestamp in the reader's language, shown in the organisation's time zone."""
+    if value is None:
+        return ""
+    return babel_format_datetime(as_utc(value), fmt, tzinfo=zone(timezone), locale=language)
+
+
+def format_date(value: datetime | None, language: str, timezone: str | None = None) -> str:
+    if value is None:
+        return ""
+    local = as_utc(value).astimezone(zone(timezone))
+    return babel_format_date(local.date(), "medium", locale=language)
+
+
+def format_age(value: datetime | None, language: str, now: datetime | None = None) -> str:
+    """How long ago ``value`` was, e.g. ``3 days`` / ``3 días`` (no direction words)."""
+    if value is None:
+        return ""
+    delta = (now or utcnow()) - as_utc(value)
+    if delta < timedelta(minutes=1):
+        delta = timedelta(minutes=1) if delta > timedelta(0) else timedelta(0)
+    return format_timedelta(delta, granularity="minute", locale=language, format="long")
+
+
+def format_ago(value: datetime | None, language: str, now: datetime | None = None) -> str:
+    """``3 days ago`` / ``hace 3 días``."""
+    if value is None:
+        return ""
+    delta = as_utc(value) - (now or utcnow())
+    return format_timedelta(
+        delta, granularity="minute", locale=language, add_direction=True, format="long"
+    )
+
+
+def locale_for(language: str) -> Locale:
+    return Locale.parse(language)
+
+
+def all_catalog_ids(languages: Iterable[str] = LANGUAGES) -> dict[str, set[str]]:
+    """The (singular) msgids of each catalog, for the tests that keep the catalogs complete."""
+    result: dict[str, set[str]] = {}
+    for language in languages:
+        with catalog_path(language).open("rb") as fh:
+            catalog = read_po(fh, locale=language, domain=DOMAIN)
+        result[language] = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
+    return result
