@@ -118,7 +118,8 @@ def least_loaded_agent(session: Session) -> int | None:
                 .group_by(Case.owner_id)
             )
             for owner_id, n in counts:
-                loads[owner_id] = n
+                if owner_id is not None:
+                    loads[owner_id] = n
         _agent_loads.put(key, loads)
     if not loads:
         return None

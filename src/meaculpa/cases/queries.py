@@ -43,7 +43,7 @@ def cases_query(
     customer_id: int | None = None,
     channel: str | None = None,
     severity: str | None = None,
-) -> Select[tuple[Case]]:
+) -> Select[Case]:
     stmt = select(Case)
     if status:
         stmt = stmt.where(Case.status.in_(status))

@@ -43,7 +43,7 @@ def customers_query(
     language: str | None = None,
     owner_id: int | None = None,
     identity: tuple[str, str] | None = None,
-) -> Select[tuple[Customer]]:
+) -> Select[Customer]:
     stmt = select(Customer).options(selectinload(Customer.identities))
     if q:
         stmt = stmt.where(func.lower(Customer.name).contains(q.lower(), autoescape=True))
@@ -69,3 +69,12 @@ def list_customers(
     if after_id is not None:
         stmt = stmt.where(Customer.id > after_id)
     return list(session.scalars(stmt.order_by(Customer.id).limit(limit + 1)))
+
+
+def customer_names(session: Session, customer_ids: Sequence[int]) -> dict[int, str]:
+    """``{id: name}`` for these customers, in one query (for lists that name many)."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return {}
+    rows = session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids)))
+    return {row[0]: row[1] for row in rows}

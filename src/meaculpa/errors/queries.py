@@ -17,7 +17,7 @@ def access_error(session: Session, actor: Actor, error_id: int) -> Error:
 
 def errors_query(
     *, status: str | None = None, type: str | None = None, severity: str | None = None
-) -> Select[tuple[Error]]:
+) -> Select[Error]:
     stmt = select(Error)
     if status:
         stmt = stmt.where(Error.status == status)

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from meaculpa.accounts.models import User
@@ -60,10 +60,10 @@ MESSAGE_COLUMNS = (
 
 # Ingestion is the hot path of every channel: its statements are built once, run on the
 # session's connection without the ORM, and only their parameters change per message.
-_customer = Customer.__table__
-_identity = CustomerIdentity.__table__
-_case = Case.__table__
-_message = Message.__table__
+_customer = cast(Table, Customer.__table__)
+_identity = cast(Table, CustomerIdentity.__table__)
+_case = cast(Table, Case.__table__)
+_message = cast(Table, Message.__table__)
 _SEL_EXISTING = (
     select(Message.id, Message.case_id, Message.customer_id, Case.status)
     .join(Case, Case.id == Message.case_id)
@@ -88,7 +88,7 @@ _INS_CUSTOMER = insert(_customer).returning(_customer.c.id)
 _INS_IDENTITY = insert(_identity)
 _INS_CASE = insert(_case).returning(_case.c.id)
 _INS_MESSAGE = insert(_message).returning(_message.c.id)
-_INS_AUDIT = insert(AuditEvent.__table__)
+_INS_AUDIT = insert(cast(Table, AuditEvent.__table__))
 _SET_OWNER = (
     update(_customer)
     .where(_customer.c.id == bindparam("b_id"))
@@ -228,7 +228,7 @@ def do_ingest_message(session: Session, actor: Actor, data: InboundMessage) -> I
             owner_id = least_loaded_agent(session)
             if owner_id is not None:
                 conn.execute(_SET_OWNER, {"b_id": customer_id, "b_owner": owner_id})
-        language = data.language.value if data.language else customer_language
+        case_language = data.language.value if data.language else customer_language
         subject = (data.subject or " ".join(text.split())[:80])[:300]
         case_id = conn.execute(
             _INS_CASE,
@@ -237,7 +237,7 @@ def do_ingest_message(session: Session, actor: Actor, data: InboundMessage) -> I
                 "owner_id": owner_id,
                 "subject": subject,
                 "channel": channel,
-                "language": language,
+                "language": case_language,
                 "severity": "medium",
                 "status": case_status,
                 "opened_at": now,
@@ -257,7 +257,7 @@ def do_ingest_message(session: Session, actor: Actor, data: InboundMessage) -> I
                 after={
                     "subject": subject,
                     "channel": channel,
-                    "language": language,
+                    "language": case_language,
                     "severity": "medium",
                     "status": case_status,
                     "owner_id": owner_id,
