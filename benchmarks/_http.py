@@ -33,8 +33,10 @@ class Result:
         return ordered[k] * 1000
 
     def summary(self) -> str:
-        return (f"{self.rate:8.0f} req/s  p50 {self.pct(50):6.1f} ms  p99 {self.pct(99):6.1f} ms"
-                f"  mean {statistics.fmean(self.latencies) * 1000:6.1f} ms  statuses {self.statuses}")
+        return (
+            f"{self.rate:8.0f} req/s  p50 {self.pct(50):6.1f} ms  p99 {self.pct(99):6.1f} ms"
+            f"  mean {statistics.fmean(self.latencies) * 1000:6.1f} ms  statuses {self.statuses}"
+        )
 
 
 class Connection:
@@ -46,13 +48,17 @@ class Connection:
     async def open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
 
-    async def request(self, method: str, path: str, body: bytes = b"",
-                      headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         if self.writer is None:
             await self.open()
         assert self.reader is not None and self.writer is not None
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}",
-                 f"Content-Length: {len(body)}"]
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            f"Content-Length: {len(body)}",
+        ]
         for k, v in (headers or {}).items():
             lines.append(f"{k}: {v}")
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
@@ -88,8 +94,13 @@ class Connection:
             self.writer.close()
 
 
-async def run_load(host: str, port: int, concurrency: int, total: int,
-                   make_request: Callable[[int], tuple[str, str, bytes, dict[str, str]]]) -> Result:
+async def run_load(
+    host: str,
+    port: int,
+    concurrency: int,
+    total: int,
+    make_request: Callable[[int], tuple[str, str, bytes, dict[str, str]]],
+) -> Result:
     """Send ``total`` requests from ``concurrency`` keep-alive connections."""
     counter = iter(range(total))
     latencies: list[float] = []
@@ -113,6 +124,12 @@ async def run_load(host: str, port: int, concurrency: int, total: int,
     return Result(total, time.perf_counter() - start, latencies, statuses)
 
 
-def json_request(method: str, path: str, payload: Any, token: str) -> tuple[str, str, bytes, dict[str, str]]:
-    return method, path, json.dumps(payload).encode(), {
-        "Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+def json_request(
+    method: str, path: str, payload: Any, token: str
+) -> tuple[str, str, bytes, dict[str, str]]:
+    return (
+        method,
+        path,
+        json.dumps(payload).encode(),
+        {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )

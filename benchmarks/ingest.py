@@ -68,8 +68,13 @@ def prepare(url: str) -> tuple[Database, str]:
 
     token, digest = new_api_token()
     with db.transaction() as s:
-        user = User(email="bench@example.com", name="Bench Agent", role="admin", language="es",
-                    password_hash=hash_password(PASSWORD))
+        user = User(
+            email="bench@example.com",
+            name="Bench Agent",
+            role="admin",
+            language="es",
+            password_hash=hash_password(PASSWORD),
+        )
         s.add(user)
         s.flush()
         s.add(ApiToken(user_id=user.id, name="bench", digest=digest))
@@ -77,12 +82,30 @@ def prepare(url: str) -> tuple[Database, str]:
 
 
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "MEACULPA_DATABASE_URL": url, "MEACULPA_ENVIRONMENT": "test",
-           "MEACULPA_SECRET_KEY": "b" * 40, "MEACULPA_EMBEDDED_WORKER": "false"}
+    env = {
+        **os.environ,
+        "MEACULPA_DATABASE_URL": url,
+        "MEACULPA_ENVIRONMENT": "test",
+        "MEACULPA_SECRET_KEY": "b" * 40,
+        "MEACULPA_EMBEDDED_WORKER": "false",
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "meaculpa.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-         "--log-level", "warning", "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "meaculpa.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
         env=env,
     )
     deadline = time.time() + 30
@@ -106,8 +129,11 @@ def message(i: int, run: str) -> dict[str, Any]:
         "channel": rnd.choice(["email", "web", "twitter", "api"]),
         "external_id": f"{run}-{i}",
         "text": template.format(n=10000 + i),
-        "customer": {"name": f"Cliente {who}", "language": "es" if spanish else "en",
-                     "identities": [{"kind": "email", "value": f"c{who}@{run}.example.com"}]},
+        "customer": {
+            "name": f"Cliente {who}",
+            "language": "es" if spanish else "en",
+            "identities": [{"kind": "email", "value": f"c{who}@{run}.example.com"}],
+        },
     }
 
 
@@ -126,9 +152,12 @@ def fill_open_cases(db: Database, target: int) -> int:
     from meaculpa.customers.models import Customer
 
     with db.reading() as s:
-        have = s.execute(text(
-            "SELECT count(*) FROM case_record WHERE status IN "
-            "('new','acknowledged','in_progress','waiting_on_customer')")).scalar_one()
+        have = s.execute(
+            text(
+                "SELECT count(*) FROM case_record WHERE status IN "
+                "('new','acknowledged','in_progress','waiting_on_customer')"
+            )
+        ).scalar_one()
     need = max(target - int(have), 0)
     now = utcnow()
     rnd = random.Random(7)
@@ -136,18 +165,39 @@ def fill_open_cases(db: Database, target: int) -> int:
     for start in range(0, need, batch):
         n = min(batch, need - start)
         with db.transaction() as s:
-            ids = [s.execute(insert(Customer).values(
-                name=f"Relleno {start + k}", language="es", timezone="Europe/Madrid",
-                failures_count=0, created_at=now, updated_at=now)).inserted_primary_key[0]
-                for k in range(n)]
-            s.execute(insert(Case), [{
-                "customer_id": cid, "owner_id": 1, "subject": f"Caso de relleno {cid}",
-                "channel": rnd.choice(["email", "web", "twitter"]), "language": "es",
-                "severity": rnd.choice(["low", "medium", "high", "critical"]),
-                "status": rnd.choice(["new", "acknowledged", "in_progress"]),
-                "opened_at": now, "last_message_at": now, "updated_at": now,
-                "reopened_count": 0, "message_count": 1,
-            } for cid in ids])
+            ids = [
+                s.execute(
+                    insert(Customer).values(
+                        name=f"Relleno {start + k}",
+                        language="es",
+                        timezone="Europe/Madrid",
+                        failures_count=0,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                ).inserted_primary_key[0]
+                for k in range(n)
+            ]
+            s.execute(
+                insert(Case),
+                [
+                    {
+                        "customer_id": cid,
+                        "owner_id": 1,
+                        "subject": f"Caso de relleno {cid}",
+                        "channel": rnd.choice(["email", "web", "twitter"]),
+                        "language": "es",
+                        "severity": rnd.choice(["low", "medium", "high", "critical"]),
+                        "status": rnd.choice(["new", "acknowledged", "in_progress"]),
+                        "opened_at": now,
+                        "last_message_at": now,
+                        "updated_at": now,
+                        "reopened_count": 0,
+                        "message_count": 1,
+                    }
+                    for cid in ids
+                ],
+            )
     return need
 
 
@@ -201,12 +251,19 @@ async def login_cookie(port: int) -> str:
         return ""
     from urllib.parse import urlencode
 
-    form = urlencode({"email": "bench@example.com", "password": PASSWORD,
-                      "csrf_token": token.group(1).decode()}).encode()
+    form = urlencode(
+        {"email": "bench@example.com", "password": PASSWORD, "csrf_token": token.group(1).decode()}
+    ).encode()
     cookie = "; ".join(f"{k.decode()}={v.decode()}" for k, v in cookies.items())
-    head, _ = await raw(b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: " + cookie.encode()
-                        + b"\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                        + b"Content-Length: " + str(len(form)).encode() + b"\r\n\r\n" + form)
+    head, _ = await raw(
+        b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: "
+        + cookie.encode()
+        + b"\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        + b"Content-Length: "
+        + str(len(form)).encode()
+        + b"\r\n\r\n"
+        + form
+    )
     cookies.update(dict(re.findall(rb"(?i)set-cookie: ([^=]+)=([^;]+)", head)))
     writer.close()
     return "; ".join(f"{k.decode()}={v.decode()}" for k, v in cookies.items())
@@ -229,9 +286,11 @@ def run_engine(label: str, url: str, args: argparse.Namespace) -> None:
                 print(f"{label:10s} inbox {name}: not measured (no login page)")
                 continue
             ms = sorted(v * 1000 for v in values)
-            print(f"{label:10s} inbox {name:4s} first page, 10,000 open cases (+{filled} added): "
-                  f"median {statistics.median(ms):.1f} ms  p90 {ms[int(len(ms) * 0.9) - 1]:.1f} ms"
-                  f"  over {len(ms)} requests")
+            print(
+                f"{label:10s} inbox {name:4s} first page, 10,000 open cases (+{filled} added): "
+                f"median {statistics.median(ms):.1f} ms  p90 {ms[int(len(ms) * 0.9) - 1]:.1f} ms"
+                f"  over {len(ms)} requests"
+            )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -246,10 +305,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--repeat", type=int, default=50)
     args = parser.parse_args()
-    print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()},"
-          f" {platform.system()} {platform.release()}")
-    print(f"server: uvicorn, {args.workers} worker processes; client: asyncio keep-alive, "
-          "same machine; data: synthetic es/en messages (60% es), half from returning customers")
+    print(
+        f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()},"
+        f" {platform.system()} {platform.release()}"
+    )
+    print(
+        f"server: uvicorn, {args.workers} worker processes; client: asyncio keep-alive, "
+        "same machine; data: synthetic es/en messages (60% es), half from returning customers"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         run_engine("sqlite", f"sqlite:///{tmp}/bench.db", args)
     pg = args.postgres or os.environ.get("MEACULPA_BENCH_POSTGRES")
