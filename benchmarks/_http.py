@@ -1,4 +1,4 @@
-"""A small keep-alive HTTP/1.1 load client on asyncio, light enough to share 2 cores with the server.
+"""A small keep-alive HTTP/1.1 load client on asyncio, light enough to share 2 cores.
 
 Shared by the benchmarks; not part of the package.
 """

@@ -31,16 +31,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _http import Connection, json_request, run_load  # noqa: E402
+from _http import Connection, json_request, run_load
+from sqlalchemy import create_engine, insert, text
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from meaculpa.core.clock import utcnow
+from meaculpa.core.db import Database
+from meaculpa.core.migrate import upgrade
+from meaculpa.core.security import hash_password, new_api_token
 
-from meaculpa.core.clock import utcnow  # noqa: E402
-from meaculpa.core.db import Database  # noqa: E402
-from meaculpa.core.migrate import upgrade  # noqa: E402
-from meaculpa.core.security import hash_password, new_api_token  # noqa: E402
-
-PASSWORD = "bench-password-1"  # noqa: S105
+PASSWORD = "bench-password-1"
 TEXTS_ES = [
     "Me han cobrado dos veces el pedido {n}. Quiero la devolución ya.",
     "El paquete {n} lleva una semana de retraso y nadie me dice nada.",
