@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import sys
 import threading
+from pathlib import Path
 
 import click
 
@@ -118,6 +119,7 @@ def user_create(email: str, name: str, role: str, language: str, password: str |
     from meaculpa.accounts.actions import do_create_user
     from meaculpa.accounts.schemas import UserCreate
     from meaculpa.core.audit import Actor
+    from meaculpa.core.enums import Language, Role
     from meaculpa.core.exceptions import ProblemError
 
     if password is None:
@@ -128,8 +130,8 @@ def user_create(email: str, name: str, role: str, language: str, password: str |
         data = UserCreate(
             email=email,
             name=name,
-            role=role,
-            language=language,  # type: ignore[arg-type]
+            role=Role(role),
+            language=Language(language),
             password=password,
         )
     except ValidationError as exc:
@@ -204,6 +206,173 @@ def jobs(status: str | None, retry_id: int | None, limit: int) -> None:
             click.echo(line)
             if job.last_error and job.status != "done":
                 click.echo("    " + job.last_error.strip().splitlines()[-1][:200])
+
+
+
+# --- import -----------------------------------------------------------------------------------
+
+# Exit codes of `meaculpa import messages` (documented in docs/import.md).
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_UNUSABLE = 2
+# Rejected rows printed on the terminal; --errors-out holds them all.
+MAX_REJECTIONS_SHOWN = 50
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import data from files."""
+
+
+@import_group.command("messages")
+@click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    help="the file's format; by default taken from its extension (.csv, .jsonl, .ndjson)",
+)
+@click.option(
+    "--as",
+    "as_email",
+    metavar="EMAIL",
+    help="record the import as this user (default: the system actor 'import')",
+)
+@click.option(
+    "--errors-out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="write every rejected row (line, field, reason) to this CSV file",
+)
+def import_messages(
+    file: Path, fmt: str | None, as_email: str | None, errors_out: Path | None
+) -> None:
+    """Import inbound customer messages from a CSV or JSON Lines FILE.
+
+    Good rows land even when others are rejected; a rejected row leaves nothing behind.
+    Rows with an external_id are never imported twice. Exit code 0: every row imported (or
+    already there); 1: some rows were rejected; 2: the file could not be used at all.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from meaculpa.accounts.queries import get_user_by_email
+    from meaculpa.core.audit import Actor
+    from meaculpa.messages.importer import ImportRefused, detect_format
+    from meaculpa.messages.importer import import_messages as run_import
+
+    err = Console(stderr=True)
+    try:
+        chosen = detect_format(file, fmt)
+    except ImportRefused as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_UNUSABLE)
+    db = _database()
+    actor = Actor.system("import")
+    if as_email:
+        with db.reading() as session:
+            found = get_user_by_email(session, as_email)
+        if found is None or not found.is_active:
+            raise click.BadParameter(f"no active user with e-mail {as_email}", param_hint="--as")
+        actor = Actor(kind="user", id=found.id, label=found.email, role=found.role)
+
+    size = file.stat().st_size
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    try:
+        with progress:
+            task = progress.add_task(f"importing {file.name}", total=size)
+            summary = run_import(
+                db,
+                file,
+                actor=actor,
+                fmt=chosen,
+                progress=lambda done: progress.update(task, completed=done),
+            )
+    except ImportRefused as exc:
+        click.echo(f"error: {exc}; nothing was imported", err=True)
+        sys.exit(EXIT_UNUSABLE)
+    finally:
+        db.dispose()
+
+    rejected = summary.rejected
+    click.echo(
+        f"{file.name}: {summary.rows} rows read; imported {summary.imported} messages "
+        f"({summary.customers_created} new customers, {summary.cases_created} new cases); "
+        f"{summary.duplicates} already imported; {len(rejected)} rejected"
+    )
+    for row in rejected[:MAX_REJECTIONS_SHOWN]:
+        click.echo(f"  {row}", err=True)
+    if len(rejected) > MAX_REJECTIONS_SHOWN:
+        more = len(rejected) - MAX_REJECTIONS_SHOWN
+        hint = "" if errors_out else " (use --errors-out FILE to get them all)"
+        click.echo(f"  ... and {more} more{hint}", err=True)
+    if errors_out is not None:
+        import csv
+
+        with open(errors_out, "w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["line", "field", "reason"])
+            for row in rejected:
+                writer.writerow([row.line, row.field or "", row.reason])
+        click.echo(f"rejected rows written to {errors_out}")
+    sys.exit(EXIT_REJECTED if rejected else EXIT_OK)
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="seed the demo data, then exit")
+@click.option(
+    "--customers",
+    default=200,
+    show_default=True,
+    type=click.IntRange(10, 20_000),
+    help="how many customers to invent (cases: about 1.25 per customer)",
+)
+def demo(host: str, port: int, no_serve: bool, customers: int) -> None:
+    """Fill an empty database with realistic Spanish and English demo data, then serve it.
+
+    Runs on the configured database (by default the embedded SQLite file ./meaculpa.db).
+    A database that already holds customers is never seeded again.
+    """
+    from meaculpa.demo import DEMO_PASSWORD, seed_demo
+
+    db = _database(migrate=True)
+    try:
+        result = seed_demo(db, customers=customers)
+    finally:
+        db.dispose()
+    if result.seeded:
+        click.echo(
+            f"demo data seeded in {result.seconds:.1f} s: {result.customers} customers, "
+            f"{result.cases} cases, {result.messages} messages, {result.errors} errors, "
+            f"{result.users} users"
+        )
+    else:
+        click.echo(
+            f"the database already holds {result.customers} customers; nothing was seeded"
+        )
+    click.echo(f"sign in as {result.login} with the password {DEMO_PASSWORD}")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(
+            "warning: the demo password is public; anyone who can reach "
+            f"{host}:{port} can sign in",
+            err=True,
+        )
+    if not no_serve:
+        _run_server(host, port, 1)
 
 
 if __name__ == "__main__":  # pragma: no cover
