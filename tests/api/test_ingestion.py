@@ -182,6 +182,9 @@ def test_bad_input_is_refused_and_nothing_stored(client, db, agent):
         (inbound(sent_at="2026-01-01T10:00:00"), "sent_at"),
         (inbound(attachments=[{"filename": "../../etc/passwd", "size": 10}]),
          "attachments.0.filename"),
+        (inbound(text="hola\x00adiós"), "text"),
+        (inbound(customer={"name": "A\x00B", "identities": [
+            {"kind": "email", "value": "a@b.es"}]}), "customer.name"),
     ]
     for body, field in cases:
         r = client.post("/api/v1/messages", json=body, headers=agent.headers)
