@@ -26,8 +26,8 @@ from meaculpa.models import metadata
 from meaculpa.settings import Settings
 
 PG_URL = os.environ.get("MEACULPA_TEST_DATABASE_URL", "").strip()
-TEST_SECRET = "test-secret-" + "x" * 40  # noqa: S105
-PASSWORD = "correct horse battery"  # noqa: S105
+TEST_SECRET = "test-secret-" + "x" * 40
+PASSWORD = "correct horse battery"
 
 
 def _pg_url(schema: str) -> str:
@@ -108,8 +108,13 @@ def make_person(db: Database, role: str, email: str, name: str, language: str = 
 
     token, digest = new_api_token()
     with db.transaction() as session:
-        user = User(email=email, name=name, role=role, language=language,
-                    password_hash=hash_password(PASSWORD))
+        user = User(
+            email=email,
+            name=name,
+            role=role,
+            language=language,
+            password_hash=hash_password(PASSWORD),
+        )
         session.add(user)
         session.flush()
         session.add(ApiToken(user_id=user.id, name="tests", digest=digest))

@@ -16,8 +16,11 @@ from tests.conftest import audit_verbs
 def inbound(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "channel": "email",
-        "customer": {"name": "Lucía Fernández", "language": "es",
-                     "identities": [{"kind": "email", "value": "Lucia.Fernandez@Example.es"}]},
+        "customer": {
+            "name": "Lucía Fernández",
+            "language": "es",
+            "identities": [{"kind": "email", "value": "Lucia.Fernandez@Example.es"}],
+        },
         "subject": "Cobro duplicado",
         "text": "Me habéis cobrado dos veces el pedido 4411. Quiero que me devolváis el dinero.",
     }
@@ -66,46 +69,69 @@ def test_identity_matching_across_channels(client, db, agent):
     """A tweet from a handle we know by e-mail lands on the same customer and case."""
     first = client.post(
         "/api/v1/messages",
-        json=inbound(customer={"identities": [{"kind": "email", "value": "ana@example.com"},
-                                              {"kind": "phone", "value": "+34 600 11 22 33"}]}),
+        json=inbound(
+            customer={
+                "identities": [
+                    {"kind": "email", "value": "ana@example.com"},
+                    {"kind": "phone", "value": "+34 600 11 22 33"},
+                ]
+            }
+        ),
         headers=agent.headers,
     ).json()
     tweet = client.post(
         "/api/v1/messages",
-        json={"channel": "twitter", "text": "@marca sigo sin respuesta",
-              "customer": {"identities": [{"kind": "twitter", "value": "@Ana_Tweets"},
-                                          {"kind": "phone", "value": "0034600112233"}]}},
+        json={
+            "channel": "twitter",
+            "text": "@marca sigo sin respuesta",
+            "customer": {
+                "identities": [
+                    {"kind": "twitter", "value": "@Ana_Tweets"},
+                    {"kind": "phone", "value": "0034600112233"},
+                ]
+            },
+        },
         headers=agent.headers,
     ).json()
     assert tweet["customer_id"] == first["customer_id"]
     assert tweet["case_id"] == first["case_id"]
     with db.reading() as s:
         kinds = sorted(
-            (i.kind, i.value) for i in s.scalars(
+            (i.kind, i.value)
+            for i in s.scalars(
                 select(CustomerIdentity).where(CustomerIdentity.customer_id == first["customer_id"])
             )
         )
-    assert kinds == [("email", "ana@example.com"), ("phone", "+34600112233"),
-                     ("twitter", "ana_tweets")]
+    assert kinds == [
+        ("email", "ana@example.com"),
+        ("phone", "+34600112233"),
+        ("twitter", "ana_tweets"),
+    ]
     assert "customer.identity.add" in audit_verbs(db)
 
 
 def test_message_on_resolved_case_opens_a_new_case(client, db, agent):
     first = client.post("/api/v1/messages", json=inbound(), headers=agent.headers).json()
-    r = client.patch(f"/api/v1/cases/{first['case_id']}", json={"status": "resolved"},
-                     headers=agent.headers)
+    r = client.patch(
+        f"/api/v1/cases/{first['case_id']}", json={"status": "resolved"}, headers=agent.headers
+    )
     assert r.status_code == 200, r.text
-    again = client.post("/api/v1/messages", json=inbound(text="Otra cosa"),
-                        headers=agent.headers).json()
+    again = client.post(
+        "/api/v1/messages", json=inbound(text="Otra cosa"), headers=agent.headers
+    ).json()
     assert again["case_id"] != first["case_id"] and again["case_created"]
 
 
 def test_waiting_case_wakes_up_when_customer_writes(client, db, agent):
     first = client.post("/api/v1/messages", json=inbound(), headers=agent.headers).json()
-    client.patch(f"/api/v1/cases/{first['case_id']}", json={"status": "waiting_on_customer"},
-                 headers=agent.headers)
-    client.post("/api/v1/messages", json=inbound(text="Aquí tienen el recibo"),
-                headers=agent.headers)
+    client.patch(
+        f"/api/v1/cases/{first['case_id']}",
+        json={"status": "waiting_on_customer"},
+        headers=agent.headers,
+    )
+    client.post(
+        "/api/v1/messages", json=inbound(text="Aquí tienen el recibo"), headers=agent.headers
+    )
     with db.reading() as s:
         assert s.get(Case, first["case_id"]).status == "in_progress"
 
@@ -119,8 +145,11 @@ def test_same_external_id_is_stored_once(client, db, agent):
     assert r2.json()["message"]["id"] == r1.json()["message"]["id"]
     assert count(db, Message) == 1
     # The same id on another channel is another message.
-    r3 = client.post("/api/v1/messages", json=inbound(external_id="<abc@mail.example.es>",
-                                                        channel="web"), headers=agent.headers)
+    r3 = client.post(
+        "/api/v1/messages",
+        json=inbound(external_id="<abc@mail.example.es>", channel="web"),
+        headers=agent.headers,
+    )
     assert r3.status_code == 201
     assert count(db, Message) == 2
 
@@ -142,14 +171,16 @@ def test_idempotency_key_replays_the_first_answer(client, db, agent):
 def test_concurrent_retries_never_duplicate(client, db, agent):
     """Sixteen simultaneous deliveries of one message and of one key: one row each."""
     body = inbound(external_id="dup-1")
-    keyed = inbound(text="con clave", customer={"identities": [
-        {"kind": "email", "value": "otro@example.com"}]})
+    keyed = inbound(
+        text="con clave", customer={"identities": [{"kind": "email", "value": "otro@example.com"}]}
+    )
 
     def send(i: int) -> int:
         if i % 2:
             return client.post("/api/v1/messages", json=body, headers=agent.headers).status_code
-        return client.post("/api/v1/messages", json=keyed,
-                           headers={**agent.headers, "Idempotency-Key": "k-1"}).status_code
+        return client.post(
+            "/api/v1/messages", json=keyed, headers={**agent.headers, "Idempotency-Key": "k-1"}
+        ).status_code
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         codes = list(pool.map(send, range(16)))
@@ -161,9 +192,15 @@ def test_concurrent_retries_never_duplicate(client, db, agent):
 
 
 def test_html_is_sanitised_and_text_derived(client, db, agent):
-    r = client.post("/api/v1/messages", json=inbound(
-        text="", html='<p onclick="x()">Hola <b>equipo</b></p><script>alert(1)</script>'
-                      '<a href="javascript:alert(1)">clic</a>'), headers=agent.headers)
+    r = client.post(
+        "/api/v1/messages",
+        json=inbound(
+            text="",
+            html='<p onclick="x()">Hola <b>equipo</b></p><script>alert(1)</script>'
+            '<a href="javascript:alert(1)">clic</a>',
+        ),
+        headers=agent.headers,
+    )
     assert r.status_code == 201, r.text
     msg = r.json()["message"]
     assert "script" not in msg["html"] and "onclick" not in msg["html"]
@@ -173,18 +210,26 @@ def test_html_is_sanitised_and_text_derived(client, db, agent):
 
 def test_bad_input_is_refused_and_nothing_stored(client, db, agent):
     cases = [
-        (inbound(customer={"identities": [{"kind": "email", "value": "not-an-email"}]}),
-         "customer.identities.0"),
+        (
+            inbound(customer={"identities": [{"kind": "email", "value": "not-an-email"}]}),
+            "customer.identities.0",
+        ),
         (inbound(customer={"identities": []}), "customer.identities"),
         (inbound(channel="carrier-pigeon"), "channel"),
         (inbound(text="", html=None), ""),
         (inbound(unexpected="field"), "unexpected"),
         (inbound(sent_at="2026-01-01T10:00:00"), "sent_at"),
-        (inbound(attachments=[{"filename": "../../etc/passwd", "size": 10}]),
-         "attachments.0.filename"),
+        (
+            inbound(attachments=[{"filename": "../../etc/passwd", "size": 10}]),
+            "attachments.0.filename",
+        ),
         (inbound(text="hola\x00adiós"), "text"),
-        (inbound(customer={"name": "A\x00B", "identities": [
-            {"kind": "email", "value": "a@b.es"}]}), "customer.name"),
+        (
+            inbound(
+                customer={"name": "A\x00B", "identities": [{"kind": "email", "value": "a@b.es"}]}
+            ),
+            "customer.name",
+        ),
     ]
     for body, field in cases:
         r = client.post("/api/v1/messages", json=body, headers=agent.headers)
@@ -193,8 +238,11 @@ def test_bad_input_is_refused_and_nothing_stored(client, db, agent):
         problem = r.json()
         assert problem["status"] == 422
         assert any(e["field"].startswith(field) for e in problem["errors"]), problem
-    r = client.post("/api/v1/messages", content=b'{"channel": "email",',
-                    headers={**agent.headers, "content-type": "application/json"})
+    r = client.post(
+        "/api/v1/messages",
+        content=b'{"channel": "email",',
+        headers={**agent.headers, "content-type": "application/json"},
+    )
     assert r.status_code == 400
     assert r.json()["title"] == "Malformed JSON"
     assert count(db, Message) == 0 and count(db, Customer) == 0

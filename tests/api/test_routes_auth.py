@@ -9,6 +9,7 @@ import pytest
 from meaculpa.app import create_app
 from meaculpa.settings import Settings
 
+
 def api_routes() -> list[tuple[str, str]]:
     """Every operation the OpenAPI document lists."""
     app = create_app(Settings(database_url="sqlite://", environment="test"))
@@ -41,15 +42,17 @@ def test_401_without_token(client, method, path):
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
 def test_401_with_unknown_token(client, method, path):
-    r = client.request(method, concrete(path), json={},
-                       headers={"Authorization": "Bearer mc_not-a-real-token"})
+    r = client.request(
+        method, concrete(path), json={}, headers={"Authorization": "Bearer mc_not-a-real-token"}
+    )
     assert r.status_code == 401
 
 
 def test_revoked_token_and_inactive_user(client, db, agent, admin):
+    from sqlalchemy import select
+
     from meaculpa.accounts.actions import do_revoke_api_token
     from meaculpa.accounts.models import ApiToken
-    from sqlalchemy import select
 
     assert client.get("/api/v1/users/me", headers=agent.headers).status_code == 200
     r = client.patch(f"/api/v1/users/{agent.id}", json={"is_active": False}, headers=admin.headers)
@@ -68,8 +71,13 @@ ID_ROUTES = [(m, p) for m, p in ROUTES if "{" in p]
 def test_404_for_unknown_ids(client, admin, method, path):
     bodies = {
         "PATCH": {},
-        "POST": {"reason": "x", "text": "hola", "kind": "email", "value": "a@b.es",
-                 "customer_id": 1},
+        "POST": {
+            "reason": "x",
+            "text": "hola",
+            "kind": "email",
+            "value": "a@b.es",
+            "customer_id": 1,
+        },
     }
     body = bodies.get(method)
     if path.endswith("/affected") and method == "POST":

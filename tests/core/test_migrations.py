@@ -21,8 +21,14 @@ def test_upgrade_head_matches_models(database_url):
         assert diff == []
         upgrade(db)  # a second run is a no-op
         tables = set(inspect(db.engine).get_table_names())
-        assert {"customer", "case_record", "message", "company_error", "audit_event",
-                "job"} <= tables
+        assert {
+            "customer",
+            "case_record",
+            "message",
+            "company_error",
+            "audit_event",
+            "job",
+        } <= tables
     finally:
         db.dispose()
 

@@ -127,8 +127,15 @@ def test_purge_idempotency_job_removes_old_keys(db):
     from meaculpa.messages.models import IdempotencyRecord
 
     with db.transaction() as s:
-        s.add(IdempotencyRecord(key="old", request_hash="x", status_code=201, response={},
-                                created_at=utcnow() - timedelta(days=2)))
+        s.add(
+            IdempotencyRecord(
+                key="old",
+                request_hash="x",
+                status_code=201,
+                response={},
+                created_at=utcnow() - timedelta(days=2),
+            )
+        )
         s.add(IdempotencyRecord(key="new", request_hash="x", status_code=201, response={}))
     schedule_periodic(db)
     Runner(db, name="w1").run_pending()
