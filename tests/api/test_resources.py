@@ -145,7 +145,8 @@ def test_replies_and_notes(client, db, agent):
     case = make_case(client, agent, c["id"])
     r = client.post(
         f"/api/v1/cases/{case['id']}/messages",
-        json={"text": "Lamentamos el retraso; le llamamos hoy.", "direction": "outbound"},
+        json={"text": "Lamentamos el retraso; le llamamos hoy.",
+                          "direction": "outbound"},
         headers=agent.headers,
     )
     assert r.status_code == 201 and r.json()["author_id"] == agent.id
