@@ -26,9 +26,9 @@ from .signals import RULE_FEATURE_NAMES, Signal, escalation_signals, rule_featur
 from .text import PreparedText
 
 NAME = "sentiment"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 ANGER_NAME = "anger"
-ANGER_VERSION = "1.0.0"
+ANGER_VERSION = "1.1.0"
 
 LABELS = ("negative", "neutral", "positive")
 EMBED_DIM = 512
@@ -257,15 +257,19 @@ def train_model(
     l2: float = 1e-3,
     steps: int = 400,
     fallback: SentimentModel | None = None,
+    anger_l2: float | None = None,
 ) -> SentimentModel:
     """Fit both heads. Rows whose anger is ``None`` are left out of the anger head; when
-    no anger labels are usable the ``fallback`` model's anger head is kept."""
+    no anger labels are usable the ``fallback`` model's anger head is kept. ``anger_l2``
+    (default: ``l2``) is the anger head's own L2 strength."""
     y = np.asarray([LABELS.index(s) for s in sentiment], dtype=np.int64)
     w_s, b_s = fit_softmax(x, y, len(LABELS), l2=l2, steps=steps)
     mask = np.asarray([a is not None for a in anger], dtype=bool)
     ya = np.asarray([int(a) if a is not None else 0 for a in anger], dtype=np.int64)
     if mask.sum() >= 4 and 0 < ya[mask].sum() < mask.sum():
-        w_a, b_a = fit_binary(x[mask], ya[mask], l2=l2, steps=steps)
+        w_a, b_a = fit_binary(
+            x[mask], ya[mask], l2=l2 if anger_l2 is None else anger_l2, steps=steps
+        )
     elif fallback is not None:
         w_a, b_a = fallback.w_anger.copy(), fallback.b_anger
     else:
