@@ -260,3 +260,39 @@ def test_too_long_text_names_the_field(client, db, agent):
     r = client.post("/api/v1/messages", json=inbound(text="y" * 100_001), headers=agent.headers)
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "text"
+
+
+def test_batch_ingestion(client, db, agent):
+    batch = {"messages": [
+        inbound(external_id="b-1"),
+        inbound(external_id="b-2", text="Y además el segundo pedido llegó roto."),
+        inbound(external_id="b-3", channel="twitter", text="@marca fatal",
+                customer={"identities": [{"kind": "twitter", "value": "@pepe"}]}),
+    ]}
+    r = client.post("/api/v1/messages/batch", json=batch, headers=agent.headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["created"] == 3 and body["duplicates"] == 0
+    first, second, third = body["results"]
+    assert first["case_id"] == second["case_id"] != third["case_id"]
+    assert second["customer_created"] is False
+    # Sent again: nothing new, the stored messages come back.
+    again = client.post("/api/v1/messages/batch", json=batch, headers=agent.headers).json()
+    assert again["created"] == 0 and again["duplicates"] == 3
+    assert [x["message"]["id"] for x in again["results"]] == [
+        x["message"]["id"] for x in body["results"]]
+    assert count(db, Message) == 3
+
+
+def test_batch_with_a_bad_message_stores_nothing(client, db, agent):
+    batch = {"messages": [inbound(external_id="ok-1"),
+                          inbound(channel="pigeon", external_id="bad-2")]}
+    r = client.post("/api/v1/messages/batch", json=batch, headers=agent.headers)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "messages.1.channel"
+    assert count(db, Message) == 0
+    too_many = {"messages": [inbound(external_id=f"m{i}") for i in range(101)]}
+    r = client.post("/api/v1/messages/batch", json=too_many, headers=agent.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "messages"
+    r = client.post("/api/v1/messages/batch", json={"messages": []}, headers=agent.headers)
+    assert r.status_code == 422

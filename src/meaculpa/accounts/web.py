@@ -48,7 +48,7 @@ def _login_page(
 
 
 @router.get("/login", name="login")
-def login_form(request: Request, db: DB, next: str = "/") -> Response:
+async def login_form(request: Request, db: DB, next: str = "/") -> Response:
     if isinstance(request.session.get("uid"), int):
         return redirect(local_or(next))
     return _login_page(request, db, next_url=next)

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from meaculpa.cases import actions, queries
 from meaculpa.cases.schemas import CaseCreate, CaseRead, CaseUpdate
-from meaculpa.core.api import Cursor, Limit, paged, write
+from meaculpa.core.api import Cursor, Limit, awrite, paged
 from meaculpa.core.deps import DB, ApiActor, ReadSession
 from meaculpa.core.enums import CaseStatus, Channel, Severity
 from meaculpa.core.pagination import decode_cursor
@@ -25,7 +25,7 @@ class ReopenIn(StrictModel):
 
 
 @router.get("", response_model=Page[CaseRead])
-def list_cases(
+async def list_cases(
     actor: ApiActor,
     session: ReadSession,
     status_: list[CaseStatus] | None = Query(None, alias="status"),
@@ -53,7 +53,7 @@ def list_cases(
 
 
 @router.post("", response_model=CaseRead, status_code=status.HTTP_201_CREATED)
-def create_case(data: CaseCreate, actor: ApiActor, db: DB) -> Any:
+async def create_case(data: CaseCreate, actor: ApiActor, db: DB) -> Any:
     def run(s: Any) -> Any:
         customer = access_customer(s, actor, data.customer_id)
         case = actions.do_open_case(
@@ -68,16 +68,16 @@ def create_case(data: CaseCreate, actor: ApiActor, db: DB) -> Any:
         )
         return CaseRead.model_validate(case)
 
-    return write(db, run)
+    return await awrite(db, run)
 
 
 @router.get("/{case_id}", response_model=CaseRead)
-def get_case(case_id: int, actor: ApiActor, session: ReadSession) -> Any:
+async def get_case(case_id: int, actor: ApiActor, session: ReadSession) -> Any:
     return queries.access_case(session, actor, case_id)
 
 
 @router.patch("/{case_id}", response_model=CaseRead)
-def update_case(case_id: int, data: CaseUpdate, actor: ApiActor, db: DB) -> Any:
+async def update_case(case_id: int, data: CaseUpdate, actor: ApiActor, db: DB) -> Any:
     def run(s: Any) -> Any:
         case = queries.access_case(s, actor, case_id)
         case = actions.do_update_case(
@@ -93,21 +93,21 @@ def update_case(case_id: int, data: CaseUpdate, actor: ApiActor, db: DB) -> Any:
         )
         return CaseRead.model_validate(case)
 
-    return write(db, run)
+    return await awrite(db, run)
 
 
 @router.post("/{case_id}/reopen", response_model=CaseRead)
-def reopen_case(case_id: int, data: ReopenIn, actor: ApiActor, db: DB) -> Any:
+async def reopen_case(case_id: int, data: ReopenIn, actor: ApiActor, db: DB) -> Any:
     def run(s: Any) -> Any:
         case = queries.access_case(s, actor, case_id)
         actions.check_can_change(actor, case)
         return CaseRead.model_validate(actions.do_reopen_case(s, actor, case, reason=data.reason))
 
-    return write(db, run)
+    return await awrite(db, run)
 
 
 @router.get("/{case_id}/messages", response_model=Page[MessageRead])
-def case_messages(
+async def case_messages(
     case_id: int,
     actor: ApiActor,
     session: ReadSession,
@@ -120,11 +120,11 @@ def case_messages(
 
 
 @router.post("/{case_id}/messages", response_model=MessageRead, status_code=status.HTTP_201_CREATED)
-def reply(case_id: int, data: ReplyIn, actor: ApiActor, db: DB) -> Any:
+async def reply(case_id: int, data: ReplyIn, actor: ApiActor, db: DB) -> Any:
     """Write to the customer (outbound) or leave an internal note."""
 
     def run(s: Any) -> Any:
         case = queries.access_case(s, actor, case_id)
         return MessageRead.model_validate(message_actions.do_add_reply(s, actor, case, data))
 
-    return write(db, run)
+    return await awrite(db, run)

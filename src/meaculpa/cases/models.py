@@ -2,11 +2,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from meaculpa.core.clock import utcnow
 from meaculpa.core.db import Base
+
+_OPEN = text("status IN ('new', 'acknowledged', 'in_progress', 'waiting_on_customer')")
+
+
+def _open_index(name: str, *columns: str) -> Index:
+    """An index over open cases only: the inbox reads them in these orders."""
+    return Index(name, *columns, sqlite_where=_OPEN, postgresql_where=_OPEN)
 
 
 class Case(Base):
@@ -14,7 +21,9 @@ class Case(Base):
     __table_args__ = (
         Index("ix_case_customer_status", "customer_id", "status"),
         Index("ix_case_status_last_message", "status", "last_message_at"),
-        Index("ix_case_opened_at", "opened_at"),
+        _open_index("ix_case_open_opened", "opened_at", "id"),
+        _open_index("ix_case_open_activity", "last_message_at", "id"),
+        _open_index("ix_case_open_owner", "owner_id", "opened_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -45,13 +45,13 @@ def _choice(value: str | None, allowed: tuple[str, ...] | list[str], default: st
 
 
 @router.get("/inbox", name="inbox_alias")
-def inbox_alias(request: Request) -> Response:
+async def inbox_alias(request: Request) -> Response:
     query = request.url.query
     return redirect("/" + (f"?{query}" if query else ""))
 
 
 @router.get("/", name="inbox")
-def inbox(
+async def inbox(
     request: Request,
     user: CurrentUser,
     db: DB,
@@ -101,7 +101,7 @@ def inbox(
 
 
 @router.get("/cases/{case_id}", name="case")
-def case_page(case_id: int, request: Request, user: CurrentUser, db: DB) -> Response:
+async def case_page(case_id: int, request: Request, user: CurrentUser, db: DB) -> Response:
     with db.reading() as session:
         case = queries.access_case(session, user.actor, case_id)
         customer = access_customer(session, user.actor, case.customer_id)

@@ -103,9 +103,7 @@ class Database:
         self._thread_lock = threading.RLock()
         self._lock_fd: int | None = None
         database = self.engine.url.database if self.is_sqlite else None
-        self._lock_path = (
-            f"{database}.write-lock" if database and database != ":memory:" else None
-        )
+        self._lock_path = f"{database}.write-lock" if database and database != ":memory:" else None
 
     def session(self, *, write: bool = False) -> Session:
         return (self._write if write else self._read)()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated
 
@@ -33,9 +33,18 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def read_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
-    with db.reading() as session:
+async def read_session(db: Annotated[Database, Depends(get_database)]) -> AsyncIterator[Session]:
+    """A read session for the request, used on the event loop.
+
+    Reads are short (well under a millisecond on SQLite and on a nearby PostgreSQL), while
+    each hand-off to a worker thread costs 0.2 to 0.4 ms on a small virtual machine; so API
+    reads run on the loop and only writes go to a thread (:func:`meaculpa.core.api.awrite`).
+    """
+    session = db.session()
+    try:
         yield session
+    finally:
+        session.close()
 
 
 DB = Annotated[Database, Depends(get_database)]

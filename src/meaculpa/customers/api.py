@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from meaculpa.core.api import Cursor, Limit, paged, write
+from meaculpa.core.api import Cursor, Limit, awrite, paged
 from meaculpa.core.deps import DB, ApiActor, ReadSession
 from meaculpa.core.enums import Language
 from meaculpa.core.exceptions import Invalid
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/customers", tags=["customers"])
 
 
 @router.get("", response_model=Page[CustomerRead])
-def list_customers(
+async def list_customers(
     actor: ApiActor,
     session: ReadSession,
     q: str | None = Query(None, max_length=200, description="part of the name"),
@@ -58,45 +58,45 @@ def list_customers(
 
 
 @router.post("", response_model=CustomerRead, status_code=status.HTTP_201_CREATED)
-def create_customer(data: CustomerCreate, actor: ApiActor, db: DB) -> Any:
+async def create_customer(data: CustomerCreate, actor: ApiActor, db: DB) -> Any:
     def run(s: Any) -> Any:
         customer = actions.do_create_customer(s, actor, data)
         return CustomerRead.model_validate(customer)
 
-    return write(db, run)
+    return await awrite(db, run)
 
 
 @router.get("/{customer_id}", response_model=CustomerRead)
-def get_customer(customer_id: int, actor: ApiActor, session: ReadSession) -> Any:
+async def get_customer(customer_id: int, actor: ApiActor, session: ReadSession) -> Any:
     return queries.access_customer(session, actor, customer_id)
 
 
 @router.patch("/{customer_id}", response_model=CustomerRead)
-def update_customer(customer_id: int, data: CustomerUpdate, actor: ApiActor, db: DB) -> Any:
+async def update_customer(customer_id: int, data: CustomerUpdate, actor: ApiActor, db: DB) -> Any:
     def run(s: Any) -> Any:
         customer = queries.access_customer(s, actor, customer_id)
         return CustomerRead.model_validate(actions.do_update_customer(s, actor, customer, data))
 
-    return write(db, run)
+    return await awrite(db, run)
 
 
 @router.post(
     "/{customer_id}/identities", response_model=IdentityRead, status_code=status.HTTP_201_CREATED
 )
-def add_identity(customer_id: int, data: IdentityIn, actor: ApiActor, db: DB) -> Any:
+async def add_identity(customer_id: int, data: IdentityIn, actor: ApiActor, db: DB) -> Any:
     def run(s: Any) -> Any:
         customer = queries.access_customer(s, actor, customer_id)
         ident = actions.do_add_identity(s, actor, customer, data.kind.value, data.value)
         return IdentityRead.model_validate(ident)
 
-    return write(db, run)
+    return await awrite(db, run)
 
 
 @router.delete("/{customer_id}/identities/{identity_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_identity(customer_id: int, identity_id: int, actor: ApiActor, db: DB) -> Response:
+async def remove_identity(customer_id: int, identity_id: int, actor: ApiActor, db: DB) -> Response:
     def run(s: Any) -> None:
         customer = queries.access_customer(s, actor, customer_id)
         actions.do_remove_identity(s, actor, customer, identity_id)
 
-    write(db, run)
+    await awrite(db, run)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

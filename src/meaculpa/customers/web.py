@@ -18,7 +18,7 @@ CASES_SHOWN = 50
 
 
 @router.get("/customers/{customer_id}", name="customer")
-def customer_page(customer_id: int, request: Request, user: CurrentUser, db: DB) -> Response:
+async def customer_page(customer_id: int, request: Request, user: CurrentUser, db: DB) -> Response:
     with db.reading() as session:
         customer = access_customer(session, user.actor, customer_id)
         cases = list_cases(session, customer_id=customer.id, limit=CASES_SHOWN)

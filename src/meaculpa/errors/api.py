@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, status
 
-from meaculpa.core.api import Cursor, Limit, paged, write
+from meaculpa.core.api import Cursor, Limit, awrite, paged
 from meaculpa.core.deps import DB, ApiActor, ReadSession
 from meaculpa.core.enums import AffectedState, ErrorStatus, ErrorType, Severity
 from meaculpa.core.pagination import decode_cursor
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/errors", tags=["errors"])
 
 
 @router.get("", response_model=Page[ErrorRead])
-def list_errors(
+async def list_errors(
     actor: ApiActor,
     session: ReadSession,
     status_: ErrorStatus | None = Query(None, alias="status"),
@@ -44,26 +44,28 @@ def list_errors(
 
 
 @router.post("", response_model=ErrorRead, status_code=status.HTTP_201_CREATED)
-def create_error(data: ErrorCreate, actor: ApiActor, db: DB) -> Any:
-    return write(db, lambda s: ErrorRead.model_validate(actions.do_create_error(s, actor, data)))
+async def create_error(data: ErrorCreate, actor: ApiActor, db: DB) -> Any:
+    return await awrite(
+        db, lambda s: ErrorRead.model_validate(actions.do_create_error(s, actor, data))
+    )
 
 
 @router.get("/{error_id}", response_model=ErrorRead)
-def get_error(error_id: int, actor: ApiActor, session: ReadSession) -> Any:
+async def get_error(error_id: int, actor: ApiActor, session: ReadSession) -> Any:
     return queries.access_error(session, actor, error_id)
 
 
 @router.patch("/{error_id}", response_model=ErrorRead)
-def update_error(error_id: int, data: ErrorUpdate, actor: ApiActor, db: DB) -> Any:
+async def update_error(error_id: int, data: ErrorUpdate, actor: ApiActor, db: DB) -> Any:
     def run(s: Any) -> Any:
         error = queries.access_error(s, actor, error_id)
         return ErrorRead.model_validate(actions.do_update_error(s, actor, error, data))
 
-    return write(db, run)
+    return await awrite(db, run)
 
 
 @router.get("/{error_id}/affected", response_model=Page[AffectedRead])
-def list_affected(
+async def list_affected(
     error_id: int,
     actor: ApiActor,
     session: ReadSession,
@@ -85,16 +87,16 @@ def list_affected(
 @router.post(
     "/{error_id}/affected", response_model=AffectedRead, status_code=status.HTTP_201_CREATED
 )
-def add_affected(error_id: int, data: AffectedIn, actor: ApiActor, db: DB) -> Any:
+async def add_affected(error_id: int, data: AffectedIn, actor: ApiActor, db: DB) -> Any:
     def run(s: Any) -> Any:
         error = queries.access_error(s, actor, error_id)
         return AffectedRead.model_validate(actions.do_add_affected(s, actor, error, data))
 
-    return write(db, run)
+    return await awrite(db, run)
 
 
 @router.patch("/{error_id}/affected/{affected_id}", response_model=AffectedRead)
-def update_affected(
+async def update_affected(
     error_id: int, affected_id: int, data: AffectedUpdate, actor: ApiActor, db: DB
 ) -> Any:
     def run(s: Any) -> Any:
@@ -102,4 +104,4 @@ def update_affected(
         row = queries.access_affected(s, error, affected_id)
         return AffectedRead.model_validate(actions.do_update_affected(s, actor, error, row, data))
 
-    return write(db, run)
+    return await awrite(db, run)

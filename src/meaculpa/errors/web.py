@@ -43,7 +43,7 @@ def _choice(value: str | None, allowed: list[str]) -> str | None:
 
 
 @router.get("/errors", name="errors")
-def errors_list(
+async def errors_list(
     request: Request,
     user: CurrentUser,
     db: DB,
@@ -100,7 +100,7 @@ def _new_form(request: Request, values: dict[str, str], error: str | None = None
 
 
 @router.get("/errors/new", name="error_new")
-def error_new(request: Request, user: CurrentUser) -> Response:
+async def error_new(request: Request, user: CurrentUser) -> Response:
     return _new_form(request, {"severity": "medium"})
 
 
@@ -135,7 +135,7 @@ def error_create(request: Request, user: CurrentUser, db: DB, form: PostedForm) 
 
 
 @router.get("/errors/{error_id}", name="error")
-def error_page(error_id: int, request: Request, user: CurrentUser, db: DB) -> Response:
+async def error_page(error_id: int, request: Request, user: CurrentUser, db: DB) -> Response:
     with db.reading() as session:
         error = queries.access_error(session, user.actor, error_id)
         affected = queries.list_affected(session, error.id, limit=AFFECTED_SHOWN)

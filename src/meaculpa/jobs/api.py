@@ -29,7 +29,7 @@ class JobRead(ReadModel):
 
 
 @router.get("", response_model=Page[JobRead])
-def list_jobs(
+async def list_jobs(
     actor: ApiActor,
     session: ReadSession,
     status: str | None = Query(None, pattern="^(queued|running|done|failed)$"),

@@ -1,24 +1,27 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from meaculpa.core.api import Cursor, Limit, paged, write
+from meaculpa.core.api import Cursor, Limit, awrite, paged
 from meaculpa.core.audit import jsonable
 from meaculpa.core.deps import DB, ApiActor, ReadSession
 from meaculpa.core.enums import Direction
 from meaculpa.core.exceptions import Invalid
 from meaculpa.core.pagination import decode_cursor
-from meaculpa.core.schemas import Page
+from meaculpa.core.schemas import Page, StrictModel
 from meaculpa.messages import actions, queries
 from meaculpa.messages.models import IdempotencyRecord
 from meaculpa.messages.schemas import InboundMessage, IngestResult, MessageRead
 
 router = APIRouter(prefix="/messages", tags=["messages"])
+MAX_BATCH = 100
 
 
 def _ingest_body(outcome: actions.IngestOutcome) -> dict[str, Any]:
@@ -53,38 +56,93 @@ async def ingest_message(
     customer's open case (or opens one). Retries are safe: the same ``external_id`` on the same
     channel, or the same ``Idempotency-Key`` header, never creates a second message.
     """
-    raw = await request.body()
-    request_hash = hashlib.sha256(raw).hexdigest()
+
+    def ingest(session: Session) -> tuple[int, dict[str, Any]]:
+        outcome = actions.do_ingest_message(session, actor, data)
+        return (201 if outcome.created else 200), _ingest_body(outcome)
+
+    code, body = await awrite(db, await _idempotent(request, idempotency_key, ingest))
+    return JSONResponse(body, status_code=code)
+
+
+async def _idempotent(
+    request: Request,
+    key: str | None,
+    work: Callable[[Session], tuple[int, dict[str, Any]]],
+) -> Callable[[Session], tuple[int, dict[str, Any]]]:
+    """Wrap ``work`` so a request repeated with the same ``Idempotency-Key`` gets the first
+    answer, and the key reused for another request body is refused."""
+    if key is None:
+        return work
+    request_hash = hashlib.sha256(await request.body()).hexdigest()
 
     def run(session: Session) -> tuple[int, dict[str, Any]]:
-        if idempotency_key is not None:
-            stored = session.get(IdempotencyRecord, idempotency_key)
-            if stored is not None:
-                if stored.request_hash != request_hash:
-                    raise Invalid(
-                        "this Idempotency-Key was already used with a different request",
-                        field="Idempotency-Key",
-                    )
-                return stored.status_code, stored.response
-        outcome = actions.do_ingest_message(session, actor, data)
-        body = _ingest_body(outcome)
-        code = 201 if outcome.created else 200
-        if idempotency_key is not None:
-            session.add(
-                IdempotencyRecord(
-                    key=idempotency_key, request_hash=request_hash, status_code=code, response=body
+        stored = session.get(IdempotencyRecord, key)
+        if stored is not None:
+            if stored.request_hash != request_hash:
+                raise Invalid(
+                    "this Idempotency-Key was already used with a different request",
+                    field="Idempotency-Key",
                 )
-            )
+            return stored.status_code, stored.response
+        code, body = work(session)
+        session.add(
+            IdempotencyRecord(key=key, request_hash=request_hash, status_code=code, response=body)
+        )
         return code, body
 
-    from starlette.concurrency import run_in_threadpool
+    return run
 
-    code, body = await run_in_threadpool(write, db, run)
+
+class InboundBatch(StrictModel):
+    messages: list[InboundMessage] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class BatchResult(BaseModel):
+    created: int
+    duplicates: int
+    results: list[IngestResult]
+
+
+@router.post("/batch", response_model=BatchResult, status_code=200)
+async def ingest_batch(
+    request: Request,
+    data: InboundBatch,
+    actor: ApiActor,
+    db: DB,
+    idempotency_key: str | None = Header(None, max_length=200),
+) -> JSONResponse:
+    """Take up to 100 inbound messages at once, for connectors that deliver bursts.
+
+    The batch is validated whole (an invalid message refuses the batch, naming it, and nothing
+    is stored), then stored in one transaction. Each message is handled exactly as by
+    ``POST /api/v1/messages`` and is idempotent by its ``external_id``; results come back in
+    the order sent.
+    """
+
+    # Rows are locked in the order of each message's first identity, so two batches that
+    # share customers queue behind each other instead of deadlocking.
+    order = sorted(
+        range(len(data.messages)),
+        key=lambda i: min((x.kind.value, x.value) for x in data.messages[i].customer.identities),
+    )
+
+    def ingest(session: Session) -> tuple[int, dict[str, Any]]:
+        by_position: dict[int, dict[str, Any]] = {}
+        for i in order:
+            outcome = actions.do_ingest_message(session, actor, data.messages[i])
+            by_position[i] = _ingest_body(outcome)
+        results = [by_position[i] for i in range(len(data.messages))]
+        created = sum(1 for r in results if r["created"])
+        body = {"created": created, "duplicates": len(results) - created, "results": results}
+        return 200, body
+
+    code, body = await awrite(db, await _idempotent(request, idempotency_key, ingest))
     return JSONResponse(body, status_code=code)
 
 
 @router.get("", response_model=Page[MessageRead])
-def list_messages(
+async def list_messages(
     actor: ApiActor,
     session: ReadSession,
     case_id: int | None = None,
@@ -105,5 +163,5 @@ def list_messages(
 
 
 @router.get("/{message_id}", response_model=MessageRead)
-def get_message(message_id: int, actor: ApiActor, session: ReadSession) -> Any:
+async def get_message(message_id: int, actor: ApiActor, session: ReadSession) -> Any:
     return queries.access_message(session, actor, message_id)

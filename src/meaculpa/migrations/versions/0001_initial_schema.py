@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 08:50:19.828496
+Create Date: 2026-11-22 09:26:48.479988
 """
 
 from collections.abc import Sequence
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import meaculpa.core.db
+
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -164,7 +165,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('case_record', schema=None) as batch_op:
         batch_op.create_index('ix_case_customer_status', ['customer_id', 'status'], unique=False)
-        batch_op.create_index('ix_case_opened_at', ['opened_at'], unique=False)
+        batch_op.create_index('ix_case_open_activity', ['last_message_at', 'id'], unique=False, sqlite_where=sa.text("status IN ('new', 'acknowledged', 'in_progress', 'waiting_on_customer')"), postgresql_where=sa.text("status IN ('new', 'acknowledged', 'in_progress', 'waiting_on_customer')"))
+        batch_op.create_index('ix_case_open_opened', ['opened_at', 'id'], unique=False, sqlite_where=sa.text("status IN ('new', 'acknowledged', 'in_progress', 'waiting_on_customer')"), postgresql_where=sa.text("status IN ('new', 'acknowledged', 'in_progress', 'waiting_on_customer')"))
+        batch_op.create_index('ix_case_open_owner', ['owner_id', 'opened_at'], unique=False, sqlite_where=sa.text("status IN ('new', 'acknowledged', 'in_progress', 'waiting_on_customer')"), postgresql_where=sa.text("status IN ('new', 'acknowledged', 'in_progress', 'waiting_on_customer')"))
         batch_op.create_index(batch_op.f('ix_case_record_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index('ix_case_status_last_message', ['status', 'last_message_at'], unique=False)
 
@@ -242,7 +245,9 @@ def downgrade() -> None:
     with op.batch_alter_table('case_record', schema=None) as batch_op:
         batch_op.drop_index('ix_case_status_last_message')
         batch_op.drop_index(batch_op.f('ix_case_record_owner_id'))
-        batch_op.drop_index('ix_case_opened_at')
+        batch_op.drop_index('ix_case_open_owner', sqlite_where=sa.text("status IN ('new', 'acknowledged', 'in_progress', 'waiting_on_customer')"), postgresql_where=sa.text("status IN ('new', 'acknowledged', 'in_progress', 'waiting_on_customer')"))
+        batch_op.drop_index('ix_case_open_opened', sqlite_where=sa.text("status IN ('new', 'acknowledged', 'in_progress', 'waiting_on_customer')"), postgresql_where=sa.text("status IN ('new', 'acknowledged', 'in_progress', 'waiting_on_customer')"))
+        batch_op.drop_index('ix_case_open_activity', sqlite_where=sa.text("status IN ('new', 'acknowledged', 'in_progress', 'waiting_on_customer')"), postgresql_where=sa.text("status IN ('new', 'acknowledged', 'in_progress', 'waiting_on_customer')"))
         batch_op.drop_index('ix_case_customer_status')
 
     op.drop_table('case_record')
