@@ -152,3 +152,47 @@ def audit_verbs(db: Database, object_type: str | None = None) -> list[str]:
         if object_type:
             stmt = stmt.where(AuditEvent.object_type == object_type)
         return list(session.scalars(stmt))
+
+
+class Mailbox:
+    """What a real SMTP server on 127.0.0.1 received during the test."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        from email import message_from_bytes, policy
+
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append(message)
+        return "250 OK"
+
+    def to(self, address: str) -> list[Any]:
+        return [m for m in self.messages if address in str(m["To"])]
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[str, int, Mailbox]]:
+    """An aiosmtpd server on a free port of 127.0.0.1: ``(host, port, mailbox)``."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield "127.0.0.1", port, mailbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, smtp_server: tuple[str, int, Mailbox]) -> Settings:
+    """The test's settings, sending e-mail to the test's SMTP server."""
+    host, port, _ = smtp_server
+    return settings.model_copy(update={"smtp_host": host, "smtp_port": port,
+                                       "mail_from": "Olivar Hogar <atencion@olivar.example>"})

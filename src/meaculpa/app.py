@@ -42,7 +42,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if run_worker:
         from meaculpa.jobs.runner import Runner
 
-        runner = Runner(db)
+        runner = Runner(db, settings=settings)
         thread = threading.Thread(
             target=runner.run_forever,
             args=(stop,),

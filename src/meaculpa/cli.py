@@ -83,7 +83,7 @@ def worker(once: bool) -> None:
     from meaculpa.jobs.runner import Runner
 
     db = _database(migrate=False)
-    runner = Runner(db)
+    runner = Runner(db, settings=_settings())
     if once:
         click.echo(f"ran {runner.run_pending()} jobs")
         return

@@ -1,30 +1,24 @@
-"""Import every table so ``Base.metadata`` is complete (for migrations and tests)."""
+"""Import every table so ``Base.metadata`` is complete (for migrations and tests).
 
-from meaculpa.accounts.models import ApiToken, Organisation, Team, User
-from meaculpa.cases.models import Case
-from meaculpa.core.audit import AuditEvent
+A domain with tables adds its ``models`` module to ``MODEL_MODULES``.
+"""
+
+import importlib
+
 from meaculpa.core.db import Base
-from meaculpa.customers.models import Customer, CustomerIdentity
-from meaculpa.errors.models import AffectedCustomer, Error
-from meaculpa.jobs.models import Job
-from meaculpa.messages.models import IdempotencyRecord, Message
+
+MODEL_MODULES = (
+    "meaculpa.core.audit",
+    "meaculpa.accounts.models",
+    "meaculpa.customers.models",
+    "meaculpa.cases.models",
+    "meaculpa.messages.models",
+    "meaculpa.errors.models",
+    "meaculpa.jobs.models",
+    "meaculpa.notifications.models",
+)
+
+for _module in MODEL_MODULES:
+    importlib.import_module(_module)
 
 metadata = Base.metadata
-
-__all__ = [
-    "AffectedCustomer",
-    "ApiToken",
-    "AuditEvent",
-    "Base",
-    "Case",
-    "Customer",
-    "CustomerIdentity",
-    "Error",
-    "IdempotencyRecord",
-    "Job",
-    "Message",
-    "Organisation",
-    "Team",
-    "User",
-    "metadata",
-]

@@ -36,6 +36,18 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=10, ge=1)
     sql_echo: bool = False
 
+    # Outbound e-mail. With no SMTP host, e-mails are kept as "held" (visible, not sent).
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    # "none", "starttls" (upgrade a plain connection) or "tls" (implicit TLS, port 465).
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_timeout_seconds: float = Field(default=20.0, gt=0)
+    mail_from: str = "meaculpa <no-reply@localhost>"
+    # Domain used in the Message-ID of outgoing e-mails.
+    mail_domain: str = "meaculpa.localhost"
+
     @model_validator(mode="after")
     def _refuse_dev_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET:

@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 from meaculpa.core.i18n import (
     LANGUAGES,
     all_catalog_ids,
-    catalog_path,
+    catalog_paths,
     choose_language,
     format_age,
     format_ago,
@@ -143,14 +143,15 @@ def test_every_string_on_the_pages_exists_in_both_languages():
 
 
 def test_spanish_catalog_is_translated_and_not_fuzzy():
-    with catalog_path("es").open("rb") as fh:
-        catalog = read_po(fh, locale="es")
-    for message in catalog:
-        if not message.id:
-            continue
-        assert not message.fuzzy, message.id
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        assert all(s.strip() for s in strings), f"untranslated: {message.id!r}"
+    for path in catalog_paths("es"):
+        with path.open("rb") as fh:
+            catalog = read_po(fh, locale="es")
+        for message in catalog:
+            if not message.id:
+                continue
+            assert not message.fuzzy, (path.name, message.id)
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            assert all(s.strip() for s in strings), f"untranslated in {path.name}: {message.id!r}"
     _ = gettext_for("es")
     assert _("Inbox") == "Bandeja de entrada"
     assert _("Page %(page)s", page=2) == "Página 2"

@@ -31,6 +31,7 @@ from meaculpa.web.pages import (
     redirect,
     render,
 )
+from meaculpa.web.panels import panels_for
 
 router = APIRouter(include_in_schema=False)
 
@@ -112,6 +113,7 @@ async def case_page(case_id: int, request: Request, user: CurrentUser, db: DB) -
         people = users_by_id(session, author_ids)
         owner = people.get(case.owner_id) if case.owner_id is not None else None
         assignable = list_users(session, active_only=True)
+        panels = panels_for(session, user, case)
     allowed = sorted(TRANSITIONS[CaseStatus(case.status)], key=lambda s: list(CaseStatus).index(s))
     return render(
         request,
@@ -125,6 +127,7 @@ async def case_page(case_id: int, request: Request, user: CurrentUser, db: DB) -
             "next_statuses": [s.value for s in allowed],
             "severities": [s.value for s in Severity],
             "assignable": assignable,
+            "panels": panels,
         },
     )
 

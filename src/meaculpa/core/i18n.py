@@ -50,18 +50,32 @@ def catalog_path(language: str) -> Path:
     return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-@lru_cache(maxsize=len(LANGUAGES))
-def translations(language: str) -> Translations:
-    """The catalog for ``language``, compiled in memory from its ``.po`` file (cached)."""
-    if language not in LANGUAGES:
-        raise ValueError(f"unsupported language {language!r}")
-    path = catalog_path(language)
+def catalog_paths(language: str) -> list[Path]:
+    """Every ``.po`` file of ``language``: ``messages.po`` plus one per domain that keeps its
+    own (``remedies.po``, ...), so domains add strings without touching each other's files."""
+    folder = LOCALE_DIR / language / "LC_MESSAGES"
+    return sorted(folder.glob("*.po"), key=lambda p: (p.name != f"{DOMAIN}.po", p.name))
+
+
+def _compile(path: Path, language: str) -> Translations:
     with path.open("rb") as fh:
         catalog = read_po(fh, locale=language, domain=DOMAIN)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     return Translations(fp=buffer, domain=DOMAIN)
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def translations(language: str) -> Translations:
+    """The catalogs for ``language``, compiled in memory from the ``.po`` files (cached)."""
+    if language not in LANGUAGES:
+        raise ValueError(f"unsupported language {language!r}")
+    paths = catalog_paths(language)
+    merged = _compile(paths[0], language)
+    for path in paths[1:]:
+        merged.merge(_compile(path, language))
+    return merged
 
 
 def gettext_for(language: str) -> Gettext:
@@ -167,7 +181,10 @@ def all_catalog_ids(languages: Iterable[str] = LANGUAGES) -> dict[str, set[str]]
     """The (singular) msgids of each catalog, for the tests that keep the catalogs complete."""
     result: dict[str, set[str]] = {}
     for language in languages:
-        with catalog_path(language).open("rb") as fh:
-            catalog = read_po(fh, locale=language, domain=DOMAIN)
-        result[language] = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
+        ids: set[str] = set()
+        for path in catalog_paths(language):
+            with path.open("rb") as fh:
+                catalog = read_po(fh, locale=language, domain=DOMAIN)
+            ids |= {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
+        result[language] = ids
     return result

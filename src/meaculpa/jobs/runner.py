@@ -15,13 +15,15 @@ import socket
 import threading
 import traceback
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 
 from meaculpa.core.clock import utcnow
 from meaculpa.core.db import Database
 from meaculpa.jobs.models import Job
-from meaculpa.jobs.registry import Handler, load_handlers
+from meaculpa.jobs.registry import Handler, load_handlers, running_with
+from meaculpa.settings import Settings
 
 log = logging.getLogger("meaculpa.jobs")
 
@@ -43,11 +45,21 @@ def worker_name() -> str:
 
 class Runner:
     def __init__(
-        self, db: Database, *, name: str | None = None, handlers: dict[str, Handler] | None = None
+        self,
+        db: Database,
+        *,
+        name: str | None = None,
+        handlers: dict[str, Any] | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.db = db
         self.name = name or worker_name()
-        self.handlers = handlers if handlers is not None else load_handlers()
+        loaded = handlers if handlers is not None else load_handlers()
+        # Plain functions (as tests register them) are transactional handlers.
+        self.handlers: dict[str, Handler] = {
+            kind: fn if isinstance(fn, Handler) else Handler(fn) for kind, fn in loaded.items()
+        }
+        self.settings = settings
 
     def claim(self, limit: int = 10) -> list[int]:
         now = utcnow()
@@ -88,14 +100,21 @@ class Runner:
                 return "lost"
             kind, payload = job.kind, dict(job.payload)
         handler = self.handlers[kind]
+        done = (
+            update(Job)
+            .where(Job.id == job_id, Job.locked_by == self.name)
+            .values(status="done", finished_at=utcnow(), last_error=None)
+        )
         try:
-            with self.db.transaction() as session:
-                handler(session, payload)
-                session.execute(
-                    update(Job)
-                    .where(Job.id == job_id, Job.locked_by == self.name)
-                    .values(status="done", finished_at=utcnow(), last_error=None)
-                )
+            with running_with(self.settings):
+                if handler.own_transactions:
+                    handler(self.db, payload)
+                    with self.db.transaction() as session:
+                        session.execute(done)
+                else:
+                    with self.db.transaction() as session:
+                        handler(session, payload)
+                        session.execute(done)
             return "done"
         except Exception:  # a handler's failure is recorded, never fatal to the worker
             error = traceback.format_exc(limit=8)[-4000:]
