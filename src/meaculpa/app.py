@@ -26,7 +26,22 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     for sub in (messages, customers, cases, errors, accounts, audit, jobs):
         router.include_router(sub)
+    import importlib
+
+    for module in API_MODULES:
+        router.include_router(importlib.import_module(module).router)
     return router
+
+
+# JSON routers of the recovery domains; each module has a ``router``.
+API_MODULES = (
+    "meaculpa.playbooks.api",
+    "meaculpa.remedies.api",
+    "meaculpa.commitments.api",
+    "meaculpa.followups.api",
+    "meaculpa.mail.api",
+    "meaculpa.analytics.api",
+)
 
 
 @asynccontextmanager

@@ -208,7 +208,6 @@ def jobs(status: str | None, retry_id: int | None, limit: int) -> None:
                 click.echo("    " + job.last_error.strip().splitlines()[-1][:200])
 
 
-
 # --- import -----------------------------------------------------------------------------------
 
 # Exit codes of `meaculpa import messages` (documented in docs/import.md).
@@ -225,9 +224,7 @@ def import_group() -> None:
 
 
 @import_group.command("messages")
-@click.argument(
-    "file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
-)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
 @click.option(
     "--format",
     "fmt",
@@ -361,14 +358,11 @@ def demo(host: str, port: int, no_serve: bool, customers: int) -> None:
             f"{result.users} users"
         )
     else:
-        click.echo(
-            f"the database already holds {result.customers} customers; nothing was seeded"
-        )
+        click.echo(f"the database already holds {result.customers} customers; nothing was seeded")
     click.echo(f"sign in as {result.login} with the password {DEMO_PASSWORD}")
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(
-            "warning: the demo password is public; anyone who can reach "
-            f"{host}:{port} can sign in",
+            f"warning: the demo password is public; anyone who can reach {host}:{port} can sign in",
             err=True,
         )
     if not no_serve:

@@ -117,10 +117,34 @@ EN_LAST = _words(
 )
 ES_MAIL = ("gmail.com", "hotmail.com", "yahoo.es", "outlook.es", "telefonica.net", "gmail.com")
 EN_MAIL = ("gmail.com", "outlook.com", "yahoo.co.uk", "btinternet.com", "icloud.com", "eircom.net")
-ES_CITIES = ("Madrid", "Toledo", "Sevilla", "Valencia", "Zaragoza", "Bilbao", "Málaga",
-             "Murcia", "Valladolid", "A Coruña", "Granada", "Alicante", "Getafe", "Córdoba")
-EN_CITIES = ("Málaga", "Alicante", "Marbella", "Valencia", "Torrevieja", "London",
-             "Manchester", "Dublin", "Bristol", "Cork")
+ES_CITIES = (
+    "Madrid",
+    "Toledo",
+    "Sevilla",
+    "Valencia",
+    "Zaragoza",
+    "Bilbao",
+    "Málaga",
+    "Murcia",
+    "Valladolid",
+    "A Coruña",
+    "Granada",
+    "Alicante",
+    "Getafe",
+    "Córdoba",
+)
+EN_CITIES = (
+    "Málaga",
+    "Alicante",
+    "Marbella",
+    "Valencia",
+    "Torrevieja",
+    "London",
+    "Manchester",
+    "Dublin",
+    "Bristol",
+    "Cork",
+)
 UK_CITIES = {"London", "Manchester", "Bristol"}
 IE_CITIES = {"Dublin", "Cork"}
 CARRIERS = ("Transportes Meseta", "PaqExpress", "Rutas del Sur Logística")
@@ -148,10 +172,12 @@ TOPIC_PRODUCTS = {
     "rude_service": (1, 2, 5, 9, 11),
 }
 
-ES_MONTHS = _words("enero febrero marzo abril mayo junio julio agosto septiembre octubre "
-             "noviembre diciembre")
-EN_MONTHS = _words("January February March April May June July August September October "
-             "November December")
+ES_MONTHS = _words(
+    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"
+)
+EN_MONTHS = _words(
+    "January February March April May June July August September October November December"
+)
 
 
 # --- what customers and agents write ----------------------------------------------------------
@@ -162,8 +188,12 @@ EN_MONTHS = _words("January February March April May June July August September 
 TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
     "double_charge": {
         "es": {
-            "subject": ("Cobro duplicado del pedido {order}", "Me habéis cobrado dos veces",
-                        "Doble cargo en mi tarjeta", "Cargo repetido de {amount}"),
+            "subject": (
+                "Cobro duplicado del pedido {order}",
+                "Me habéis cobrado dos veces",
+                "Doble cargo en mi tarjeta",
+                "Cargo repetido de {amount}",
+            ),
             "complaint": (
                 "Hola:\n\nAcabo de revisar mi cuenta y me habéis cobrado dos veces el pedido "
                 "{order} ({amount}). Solo hice una compra, la del {date}. Quiero que me "
@@ -178,13 +208,14 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "dos cargos de {amount} y un solo pedido ({order}). ¿Cuándo me devolvéis el "
                 "dinero?\n\nUn saludo,\n{first}",
             ),
-            "short": ("me habéis cobrado dos veces el pedido {order}. ¿Quién me devuelve los "
-                      "{amount}?",
-                      "doble cargo de {amount} en mi tarjeta y nadie contesta al correo. Muy "
-                      "mal."),
-            "chase": ("Sigo esperando la devolución del cargo duplicado. ¿Hay alguna "
-                      "novedad?",
-                      "Han pasado {days} días y el segundo cargo sigue en mi cuenta."),
+            "short": (
+                "me habéis cobrado dos veces el pedido {order}. ¿Quién me devuelve los {amount}?",
+                "doble cargo de {amount} en mi tarjeta y nadie contesta al correo. Muy mal.",
+            ),
+            "chase": (
+                "Sigo esperando la devolución del cargo duplicado. ¿Hay alguna novedad?",
+                "Han pasado {days} días y el segundo cargo sigue en mi cuenta.",
+            ),
             "apology": (
                 "Tienes toda la razón y te pido disculpas: el cargo duplicado de {amount} es un "
                 "error nuestro, no tuyo. Un fallo de nuestra pasarela de pago repitió el cobro "
@@ -204,10 +235,11 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "¿Me confirmas si los dos cargos aparecen ya como cobrados o si uno sigue como "
                 "pendiente? Así sé si basta con anular la retención o hay que devolverlo.",
             ),
-            "info": ("La tarjeta termina en {digits} y los dos cargos son del {date}, los dos "
-                     "ya cobrados.",
-                     "Os confirmo: los dos aparecen como cobrados, tarjeta acabada en "
-                     "{digits}."),
+            "info": (
+                "La tarjeta termina en {digits} y los dos cargos son del {date}, los dos "
+                "ya cobrados.",
+                "Os confirmo: los dos aparecen como cobrados, tarjeta acabada en {digits}.",
+            ),
             "fix": (
                 "Ya hemos hecho la devolución de {amount} (referencia {ref}). Según tu banco "
                 "puede tardar hasta {refund_days} días hábiles en aparecer. Si tu banco te ha "
@@ -218,15 +250,20 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "próxima compra. Hemos corregido el fallo de la pasarela para que no vuelva a "
                 "pasar.",
             ),
-            "note": ("Confirmado en el TPV: dos cargos con el mismo pedido {order}. Pedida la "
-                     "devolución a Finanzas.",
-                     "Ligado al fallo de la pasarela de pago. El cliente tiene comisión del "
-                     "banco: ofrecer reembolso de la comisión.",
-                     "Finanzas confirma la devolución, ref. {ref}. Falta avisar al cliente."),
+            "note": (
+                "Confirmado en el TPV: dos cargos con el mismo pedido {order}. Pedida la "
+                "devolución a Finanzas.",
+                "Ligado al fallo de la pasarela de pago. El cliente tiene comisión del "
+                "banco: ofrecer reembolso de la comisión.",
+                "Finanzas confirma la devolución, ref. {ref}. Falta avisar al cliente.",
+            ),
         },
         "en": {
-            "subject": ("Charged twice for order {order}", "Double charge on my card",
-                        "Duplicate payment of {amount}"),
+            "subject": (
+                "Charged twice for order {order}",
+                "Double charge on my card",
+                "Duplicate payment of {amount}",
+            ),
             "complaint": (
                 "Hello,\n\nI have just checked my bank account and you have charged me twice "
                 "for order {order} ({amount}). I only placed one order, on {date}. Please "
@@ -238,13 +275,14 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "refunded eventually but my account is now overdrawn and my bank is charging "
                 "me fees. I expect this sorted today.",
             ),
-            "short": ("you charged me twice for order {order}. Who is giving me my {amount} "
-                      "back?",
-                      "double charge of {amount} on my card and nobody answers emails. Not "
-                      "good enough."),
-            "chase": ("Still waiting for the duplicate charge to be refunded. Any news?",
-                      "It has been {days} days and the second charge is still on my "
-                      "account."),
+            "short": (
+                "you charged me twice for order {order}. Who is giving me my {amount} back?",
+                "double charge of {amount} on my card and nobody answers emails. Not good enough.",
+            ),
+            "chase": (
+                "Still waiting for the duplicate charge to be refunded. Any news?",
+                "It has been {days} days and the second charge is still on my account.",
+            ),
             "apology": (
                 "You are absolutely right and I am sorry: the duplicate charge of {amount} is "
                 "our mistake, not yours. A fault in our payment gateway repeated the payment "
@@ -261,9 +299,10 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "Could you confirm whether both payments show as completed, or is one still "
                 "pending? That tells me whether we cancel a hold or issue a refund.",
             ),
-            "info": ("The card ends in {digits} and both payments are from {date}, both "
-                     "completed.",
-                     "Confirmed: both show as completed, card ending {digits}."),
+            "info": (
+                "The card ends in {digits} and both payments are from {date}, both completed.",
+                "Confirmed: both show as completed, card ending {digits}.",
+            ),
             "fix": (
                 "The refund of {amount} is done (reference {ref}). Depending on your bank it "
                 "can take up to {refund_days} working days to appear. If your bank charged "
@@ -273,16 +312,22 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "for the trouble, here is a €10 voucher ({code}) for your next order. We have "
                 "fixed the gateway fault so this does not happen again.",
             ),
-            "note": ("Payment terminal confirms two charges for order {order}. Refund "
-                     "requested from Finance.",
-                     "Customer got overdraft fees: offer to reimburse them.",
-                     "Finance confirms refund ref. {ref}. Customer still to be told."),
+            "note": (
+                "Payment terminal confirms two charges for order {order}. Refund "
+                "requested from Finance.",
+                "Customer got overdraft fees: offer to reimburse them.",
+                "Finance confirms refund ref. {ref}. Customer still to be told.",
+            ),
         },
     },
     "late_delivery": {
         "es": {
-            "subject": ("Pedido {order} sin entregar", "Mi pedido no llega",
-                        "Retraso en la entrega", "¿Dónde está mi pedido {order}?"),
+            "subject": (
+                "Pedido {order} sin entregar",
+                "Mi pedido no llega",
+                "Retraso en la entrega",
+                "¿Dónde está mi pedido {order}?",
+            ),
             "complaint": (
                 "Hola. Hice el pedido {order} el {date} y me dijisteis que llegaría en 48 "
                 "horas. Llevo {days} días esperando y el seguimiento de {carrier} no se mueve "
@@ -293,11 +338,15 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "Es la tercera vez que llamo por el pedido {order}. Cada vez me dais una fecha "
                 "distinta. Necesito {the_product} para esta semana, si no, cancelo el pedido.",
             ),
-            "short": ("pedido {order} con {days} días de retraso y el seguimiento sin "
-                      "moverse. ¿Alguien me dice algo?",
-                      "me marcáis el pedido como «ausente» y estaba en casa. Así no."),
-            "chase": ("Sigo sin noticias del pedido {order}. ¿Me podéis decir algo?",
-                      "Hoy tampoco ha venido nadie. Ya son {days} días."),
+            "short": (
+                "pedido {order} con {days} días de retraso y el seguimiento sin "
+                "moverse. ¿Alguien me dice algo?",
+                "me marcáis el pedido como «ausente» y estaba en casa. Así no.",
+            ),
+            "chase": (
+                "Sigo sin noticias del pedido {order}. ¿Me podéis decir algo?",
+                "Hoy tampoco ha venido nadie. Ya son {days} días.",
+            ),
             "apology": (
                 "Lo siento de verdad. Te prometimos la entrega en 48 horas y no hemos "
                 "cumplido: el retraso es responsabilidad nuestra, no de {carrier} ni tuya. He "
@@ -311,13 +360,17 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "revisado el envío y el repartidor no llegó a pasar por tu dirección. Ya lo "
                 "he reclamado y hoy te confirmo una nueva franja de entrega.",
             ),
-            "ask": ("¿Me confirmas la dirección de entrega y un teléfono en el que el "
-                    "repartidor pueda localizarte? Quiero asegurarme de que esta vez no "
-                    "falla nada.",
-                    "¿Qué franja horaria te viene mejor para la entrega: mañana o tarde?"),
-            "info": ("La dirección es la misma del pedido, en {city}. Mejor por la tarde, a "
-                     "partir de las 16:00.",
-                     "Por la mañana. El portal tiene portero, se lo pueden dejar a él."),
+            "ask": (
+                "¿Me confirmas la dirección de entrega y un teléfono en el que el "
+                "repartidor pueda localizarte? Quiero asegurarme de que esta vez no "
+                "falla nada.",
+                "¿Qué franja horaria te viene mejor para la entrega: mañana o tarde?",
+            ),
+            "info": (
+                "La dirección es la misma del pedido, en {city}. Mejor por la tarde, a "
+                "partir de las 16:00.",
+                "Por la mañana. El portal tiene portero, se lo pueden dejar a él.",
+            ),
             "fix": (
                 "Tu pedido se entregó hoy a las 11:40, según {carrier}. Como compensación te "
                 "hemos devuelto los gastos de envío y tienes un 15 % de descuento en tu "
@@ -326,30 +379,38 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "asignar los envíos urgentes para que no se queden retenidos en el almacén. "
                 "Te devolvemos los 4,95 € del envío.",
             ),
-            "note": ("{carrier} dice que el paquete está en la delegación de {city} sin "
-                     "asignar a ruta. Reclamado con prioridad.",
-                     "Retraso ligado a la incidencia de etiquetas del almacén de Getafe.",
-                     "Devolución de gastos de envío hecha, ref. {ref}."),
+            "note": (
+                "{carrier} dice que el paquete está en la delegación de {city} sin "
+                "asignar a ruta. Reclamado con prioridad.",
+                "Retraso ligado a la incidencia de etiquetas del almacén de Getafe.",
+                "Devolución de gastos de envío hecha, ref. {ref}.",
+            ),
         },
         "en": {
-            "subject": ("Order {order} not delivered", "Where is my order?",
-                        "Late delivery of my {product}"),
+            "subject": (
+                "Order {order} not delivered",
+                "Where is my order?",
+                "Late delivery of my {product}",
+            ),
             "complaint": (
                 "Hello. I placed order {order} on {date} and was told it would arrive within "
                 "48 hours. I have now waited {days} days and the {carrier} tracking has not "
                 "moved since it left Getafe. What is going on?\n{full}",
                 "Hi,\nMy {product} was due on Friday. I took a day off work to receive it and "
-                "nobody came. The {carrier} website says \"recipient absent\", which is not "
+                'nobody came. The {carrier} website says "recipient absent", which is not '
                 "true: I was at home all day.\n\n{full}",
                 "This is the third time I have contacted you about order {order}. Every time "
                 "I get a different date. I need the {product} this week, otherwise I am "
                 "cancelling.",
             ),
-            "short": ("order {order} is {days} days late and the tracking has not moved. "
-                      "Anyone?",
-                      "you marked my parcel as \"absent\" while I was at home all day."),
-            "chase": ("Still no news about order {order}. Can anyone update me?",
-                      "Nobody came today either. That is {days} days now."),
+            "short": (
+                "order {order} is {days} days late and the tracking has not moved. Anyone?",
+                'you marked my parcel as "absent" while I was at home all day.',
+            ),
+            "chase": (
+                "Still no news about order {order}. Can anyone update me?",
+                "Nobody came today either. That is {days} days now.",
+            ),
             "apology": (
                 "I am truly sorry. We promised delivery within 48 hours and we did not keep "
                 "that promise: the delay is our responsibility, not yours. I have opened an "
@@ -360,12 +421,15 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "now left by express delivery and I will send you the tracking number as "
                 "soon as I have it.",
             ),
-            "ask": ("Could you confirm the delivery address and a phone number the driver "
-                    "can call? I want to make sure nothing goes wrong this time.",
-                    "Which delivery slot suits you better: morning or afternoon?"),
-            "info": ("Same address as on the order, in {city}. Afternoons are better, after "
-                     "4 pm.",
-                     "Mornings please. A neighbour can take it if I am out."),
+            "ask": (
+                "Could you confirm the delivery address and a phone number the driver "
+                "can call? I want to make sure nothing goes wrong this time.",
+                "Which delivery slot suits you better: morning or afternoon?",
+            ),
+            "info": (
+                "Same address as on the order, in {city}. Afternoons are better, after 4 pm.",
+                "Mornings please. A neighbour can take it if I am out.",
+            ),
             "fix": (
                 "Your order was delivered today at 11:40 according to {carrier}. To make up "
                 "for it we have refunded the delivery charge, and code {code} gives you 15 % "
@@ -374,16 +438,21 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "express orders are routed so they are not held in the warehouse again, and "
                 "we have refunded the €4.95 delivery fee.",
             ),
-            "note": ("{carrier} says the parcel sits at the {city} depot without a route. "
-                     "Chased as priority.",
-                     "Delay linked to the Getafe warehouse labelling incident.",
-                     "Delivery fee refunded, ref. {ref}."),
+            "note": (
+                "{carrier} says the parcel sits at the {city} depot without a route. "
+                "Chased as priority.",
+                "Delay linked to the Getafe warehouse labelling incident.",
+                "Delivery fee refunded, ref. {ref}.",
+            ),
         },
     },
     "wrong_order": {
         "es": {
-            "subject": ("Me ha llegado un producto equivocado", "Pedido {order} incorrecto",
-                        "Esto no es lo que pedí"),
+            "subject": (
+                "Me ha llegado un producto equivocado",
+                "Pedido {order} incorrecto",
+                "Esto no es lo que pedí",
+            ),
             "complaint": (
                 "Hola:\nHoy he recibido el pedido {order}, pero dentro de la caja no está "
                 "{the_product} que compré, sino una lámpara que no he pedido. Necesito mi producto "
@@ -394,10 +463,14 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "Es increíble: pedido {order}, caja abierta y el producto no es el mío. Era un "
                 "regalo de cumpleaños para el sábado.",
             ),
-            "short": ("pedí {a_product} y me ha llegado otra cosa. Pedido {order}.",
-                      "producto equivocado en el pedido {order}. ¿Y ahora qué?"),
-            "chase": ("¿Cuándo pasáis a recoger el producto equivocado?",
-                      "Sigo con la caja equivocada en casa y sin mi pedido."),
+            "short": (
+                "pedí {a_product} y me ha llegado otra cosa. Pedido {order}.",
+                "producto equivocado en el pedido {order}. ¿Y ahora qué?",
+            ),
+            "chase": (
+                "¿Cuándo pasáis a recoger el producto equivocado?",
+                "Sigo con la caja equivocada en casa y sin mi pedido.",
+            ),
             "apology": (
                 "Te pido perdón: hemos cometido un error al preparar tu pedido en el almacén y "
                 "te hemos enviado un producto que no era el tuyo. No tienes que hacer nada: "
@@ -407,13 +480,17 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "es nuestra. Estoy comprobando que tengamos stock de {the_product} para "
                 "enviar tu pedido hoy mismo y te confirmo en unas horas.",
             ),
-            "ask": ("¿Podrías enviarme una foto de la etiqueta de la caja que has recibido? "
-                    "Con ella encontramos en qué punto del almacén se cruzaron los pedidos.",
-                    "¿Te viene bien que el mensajero recoja el producto equivocado el mismo "
-                    "día que te entregue el correcto?"),
-            "info": ("Os adjunto la foto de la etiqueta. Pone {order} pero el código de "
-                     "producto no coincide.",
-                     "Sí, perfecto, que lo recoja cuando traiga el bueno."),
+            "ask": (
+                "¿Podrías enviarme una foto de la etiqueta de la caja que has recibido? "
+                "Con ella encontramos en qué punto del almacén se cruzaron los pedidos.",
+                "¿Te viene bien que el mensajero recoja el producto equivocado el mismo "
+                "día que te entregue el correcto?",
+            ),
+            "info": (
+                "Os adjunto la foto de la etiqueta. Pone {order} pero el código de "
+                "producto no coincide.",
+                "Sí, perfecto, que lo recoja cuando traiga el bueno.",
+            ),
             "fix": (
                 "Tu pedido correcto ({product}) se entregó esta mañana y el mensajero ya ha "
                 "recogido el equivocado. Como disculpa te hemos devuelto los gastos de envío. "
@@ -421,13 +498,18 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "Ya tienes tu pedido correcto y hemos recogido el otro producto. Tienes un "
                 "cupón de 10 € ({code}) por las molestias. Gracias por avisarnos tan rápido.",
             ),
-            "note": ("Almacén confirma cruce de etiquetas en la línea 3 de Getafe.",
-                     "Reenvío urgente creado. Recogida del producto equivocado programada.",
-                     "Cliente con regalo para el fin de semana: priorizar."),
+            "note": (
+                "Almacén confirma cruce de etiquetas en la línea 3 de Getafe.",
+                "Reenvío urgente creado. Recogida del producto equivocado programada.",
+                "Cliente con regalo para el fin de semana: priorizar.",
+            ),
         },
         "en": {
-            "subject": ("Wrong item received", "Order {order} is wrong",
-                        "This is not what I ordered"),
+            "subject": (
+                "Wrong item received",
+                "Order {order} is wrong",
+                "This is not what I ordered",
+            ),
             "complaint": (
                 "Hello,\nI received order {order} today, but the box does not contain the "
                 "{product} I bought. It is a lamp I never ordered. I need my item and you "
@@ -436,10 +518,14 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "label on the box does have my order number ({order}). How do we sort this "
                 "out?",
             ),
-            "short": ("ordered {a_product}, received something else. Order {order}.",
-                      "wrong item in order {order}. What now?"),
-            "chase": ("When are you collecting the wrong item?",
-                      "Still have the wrong box at home and no sign of my order."),
+            "short": (
+                "ordered {a_product}, received something else. Order {order}.",
+                "wrong item in order {order}. What now?",
+            ),
+            "chase": (
+                "When are you collecting the wrong item?",
+                "Still have the wrong box at home and no sign of my order.",
+            ),
             "apology": (
                 "I am sorry: we made a mistake while packing your order and sent you someone "
                 "else's item. You do not need to do anything: the right {product} leaves "
@@ -448,13 +534,16 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "stock so we can send the {product} today and I will confirm within a few "
                 "hours.",
             ),
-            "ask": ("Could you send me a photo of the label on the box you received? It "
-                    "helps us find where in the warehouse the orders got swapped.",
-                    "Is it all right if the driver collects the wrong item when delivering "
-                    "the right one?"),
-            "info": ("Photo of the label attached. It says {order} but the product code is "
-                     "different.",
-                     "Yes, that works, collect it when you bring the right one."),
+            "ask": (
+                "Could you send me a photo of the label on the box you received? It "
+                "helps us find where in the warehouse the orders got swapped.",
+                "Is it all right if the driver collects the wrong item when delivering "
+                "the right one?",
+            ),
+            "info": (
+                "Photo of the label attached. It says {order} but the product code is different.",
+                "Yes, that works, collect it when you bring the right one.",
+            ),
             "fix": (
                 "Your {product} was delivered this morning and the driver collected the wrong "
                 "item. We have refunded your delivery charge and added a scanner check before "
@@ -462,15 +551,20 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "You now have the right item and we have collected the other one. Here is a "
                 "€10 voucher ({code}) for the trouble. Thanks for telling us so quickly.",
             ),
-            "note": ("Warehouse confirms a label swap on line 3 in Getafe.",
-                     "Express replacement created, collection of wrong item booked.",
-                     "Item is a gift: prioritise."),
+            "note": (
+                "Warehouse confirms a label swap on line 3 in Getafe.",
+                "Express replacement created, collection of wrong item booked.",
+                "Item is a gift: prioritise.",
+            ),
         },
     },
     "billing_error": {
         "es": {
-            "subject": ("Error en la factura {invoice}", "Me cobráis de más en Olivar Plus",
-                        "Factura incorrecta"),
+            "subject": (
+                "Error en la factura {invoice}",
+                "Me cobráis de más en Olivar Plus",
+                "Factura incorrecta",
+            ),
             "complaint": (
                 "Hola:\nEn la factura {invoice} de mi suscripción Olivar Plus me habéis "
                 "aplicado el IVA dos veces: el total es {amount} cuando debería ser mucho "
@@ -481,11 +575,15 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "La factura {invoice} sale a nombre de otra persona y con un NIF que no es el "
                 "mío. La necesito correcta para presentarla en la empresa.",
             ),
-            "short": ("me habéis cobrado la suscripción después de darme de baja. {amount} "
-                      "que quiero de vuelta.",
-                      "factura {invoice} con el IVA aplicado dos veces. Revisadlo, por favor."),
-            "chase": ("¿Tenéis ya la factura corregida?",
-                      "Sigo esperando la devolución de lo cobrado de más."),
+            "short": (
+                "me habéis cobrado la suscripción después de darme de baja. {amount} "
+                "que quiero de vuelta.",
+                "factura {invoice} con el IVA aplicado dos veces. Revisadlo, por favor.",
+            ),
+            "chase": (
+                "¿Tenéis ya la factura corregida?",
+                "Sigo esperando la devolución de lo cobrado de más.",
+            ),
             "apology": (
                 "Tienes razón y lo siento: la factura {invoice} está mal calculada por un "
                 "error nuestro al aplicar el IVA. No tienes que hacer nada; te enviaremos una "
@@ -494,12 +592,15 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "sistema siguió cobrando la renovación. El cobro de {amount} no debió hacerse "
                 "y te lo devolvemos íntegro.",
             ),
-            "ask": ("¿Me confirmas el nombre completo y el NIF que deben aparecer en la "
-                    "factura?",
-                    "¿Quieres que la devolución vaya a la misma tarjeta del cobro o "
-                    "prefieres una transferencia?"),
-            "info": ("Los datos correctos son: {full}, y el NIF es el que tenéis en mi cuenta.",
-                     "A la misma tarjeta, gracias."),
+            "ask": (
+                "¿Me confirmas el nombre completo y el NIF que deben aparecer en la factura?",
+                "¿Quieres que la devolución vaya a la misma tarjeta del cobro o "
+                "prefieres una transferencia?",
+            ),
+            "info": (
+                "Los datos correctos son: {full}, y el NIF es el que tenéis en mi cuenta.",
+                "A la misma tarjeta, gracias.",
+            ),
             "fix": (
                 "Te adjunto la factura rectificativa de {invoice} y te hemos devuelto la "
                 "diferencia (ref. {ref}). Hemos corregido la regla de IVA de las "
@@ -507,14 +608,18 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "Hemos devuelto los {amount} cobrados después de tu baja (ref. {ref}) y la "
                 "suscripción está cancelada del todo. Perdona las molestias.",
             ),
-            "note": ("Facturación confirma IVA duplicado en renovaciones de Olivar Plus.",
-                     "Baja registrada el día correcto; la renovación automática no la "
-                     "respetó.",
-                     "Rectificativa emitida y devolución ref. {ref}."),
+            "note": (
+                "Facturación confirma IVA duplicado en renovaciones de Olivar Plus.",
+                "Baja registrada el día correcto; la renovación automática no la respetó.",
+                "Rectificativa emitida y devolución ref. {ref}.",
+            ),
         },
         "en": {
-            "subject": ("Wrong invoice {invoice}", "Overcharged for Olivar Plus",
-                        "Incorrect invoice"),
+            "subject": (
+                "Wrong invoice {invoice}",
+                "Overcharged for Olivar Plus",
+                "Incorrect invoice",
+            ),
             "complaint": (
                 "Hello,\nInvoice {invoice} for my Olivar Plus subscription adds VAT twice: "
                 "the total is {amount}, far more than it should be. I want a corrected "
@@ -522,11 +627,14 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "Hi. I cancelled Olivar Plus last month and you have charged me {amount} "
                 "again this month. I have the cancellation confirmation email.\n\n{full}",
             ),
-            "short": ("you charged my subscription after I cancelled. I want my {amount} "
-                      "back.",
-                      "invoice {invoice} has VAT added twice. Please check."),
-            "chase": ("Do you have the corrected invoice yet?",
-                      "Still waiting for the overcharge to be refunded."),
+            "short": (
+                "you charged my subscription after I cancelled. I want my {amount} back.",
+                "invoice {invoice} has VAT added twice. Please check.",
+            ),
+            "chase": (
+                "Do you have the corrected invoice yet?",
+                "Still waiting for the overcharge to be refunded.",
+            ),
             "apology": (
                 "You are right and I am sorry: invoice {invoice} was calculated wrongly "
                 "because of our mistake in applying VAT. You do not need to do anything; we "
@@ -535,26 +643,34 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "system still charged the renewal. The {amount} charge should never have "
                 "happened and we are refunding it in full.",
             ),
-            "ask": ("Could you confirm the full name and tax number the invoice should "
-                    "show?",
-                    "Would you like the refund on the same card, or by bank transfer?"),
-            "info": ("The right details are {full}, with the tax number on my account.",
-                     "Same card please."),
+            "ask": (
+                "Could you confirm the full name and tax number the invoice should show?",
+                "Would you like the refund on the same card, or by bank transfer?",
+            ),
+            "info": (
+                "The right details are {full}, with the tax number on my account.",
+                "Same card please.",
+            ),
             "fix": (
                 "Attached is the corrected invoice for {invoice}, and the difference has "
                 "been refunded (ref. {ref}). We have fixed the VAT rule for subscriptions.",
                 "We have refunded the {amount} charged after your cancellation (ref. {ref}) "
                 "and the subscription is fully cancelled. Sorry for the trouble.",
             ),
-            "note": ("Billing confirms double VAT on Olivar Plus renewals.",
-                     "Cancellation recorded on time; auto-renewal ignored it.",
-                     "Credit note issued, refund ref. {ref}."),
+            "note": (
+                "Billing confirms double VAT on Olivar Plus renewals.",
+                "Cancellation recorded on time; auto-renewal ignored it.",
+                "Credit note issued, refund ref. {ref}.",
+            ),
         },
     },
     "rude_service": {
         "es": {
-            "subject": ("Trato muy desagradable en el chat", "Queja por la atención recibida",
-                        "Me colgaron el teléfono"),
+            "subject": (
+                "Trato muy desagradable en el chat",
+                "Queja por la atención recibida",
+                "Me colgaron el teléfono",
+            ),
             "complaint": (
                 "Quiero poner una queja formal. Ayer hablé por chat sobre mi pedido {order} y "
                 "la persona que me atendió fue borde y me acabó cerrando la conversación sin "
@@ -563,8 +679,10 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "La segunda vez me dijeron que «eso no es cosa nuestra». Estoy muy "
                 "decepcionada/o con vuestro servicio.",
             ),
-            "short": ("me habéis colgado dos veces el teléfono. Vaya atención al cliente.",
-                      "el trato en vuestro chat ha sido lamentable."),
+            "short": (
+                "me habéis colgado dos veces el teléfono. Vaya atención al cliente.",
+                "el trato en vuestro chat ha sido lamentable.",
+            ),
             "chase": ("Nadie me ha contestado a la queja. Lo mismo que en el chat.",),
             "apology": (
                 "Lo que nos cuentas no es el trato que mereces y te pido perdón en nombre de "
@@ -575,8 +693,10 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "nuestra fue un error: la garantía de tu {product} sí es responsabilidad "
                 "nuestra. Me encargo yo a partir de ahora.",
             ),
-            "ask": ("Para revisar la conversación, ¿recuerdas la hora aproximada del chat o "
-                    "de la llamada?",),
+            "ask": (
+                "Para revisar la conversación, ¿recuerdas la hora aproximada del chat o "
+                "de la llamada?",
+            ),
             "info": ("Fue sobre las 19:30, por el chat de la web.",),
             "fix": (
                 "He revisado la conversación con la responsable del equipo: no se siguió "
@@ -587,22 +707,29 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "cómo atender las consultas de garantía. Tu {product} ya está en reparación "
                 "y te avisaremos cuando salga.",
             ),
-            "note": ("Revisada la grabación: tono inadecuado y cierre de chat sin resolver. "
-                     "Hablado con la responsable del turno.",
-                     "Pico de rebajas, chat con 40 min de espera. Contexto, no excusa."),
+            "note": (
+                "Revisada la grabación: tono inadecuado y cierre de chat sin resolver. "
+                "Hablado con la responsable del turno.",
+                "Pico de rebajas, chat con 40 min de espera. Contexto, no excusa.",
+            ),
         },
         "en": {
-            "subject": ("Very rude treatment on chat", "Complaint about your service",
-                        "I was hung up on"),
+            "subject": (
+                "Very rude treatment on chat",
+                "Complaint about your service",
+                "I was hung up on",
+            ),
             "complaint": (
                 "I want to make a formal complaint. Yesterday I used your chat about order "
                 "{order}; the person was rude and closed the conversation without solving "
                 "anything. That is no way to treat a customer.\n{full}",
                 "I called about the warranty on my {product} and was hung up on twice. The "
-                "second time I was told \"that is not our problem\". Very disappointed.",
+                'second time I was told "that is not our problem". Very disappointed.',
             ),
-            "short": ("hung up on twice. Great customer service.",
-                      "the way I was treated on your chat was awful."),
+            "short": (
+                "hung up on twice. Great customer service.",
+                "the way I was treated on your chat was awful.",
+            ),
             "chase": ("Nobody has answered my complaint. Same as on the chat.",),
             "apology": (
                 "What you describe is not how you deserve to be treated, and I apologise on "
@@ -613,8 +740,10 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "not our problem was wrong: the warranty on your {product} is our "
                 "responsibility. I will handle it from now on.",
             ),
-            "ask": ("To review the conversation, do you remember roughly what time the chat "
-                    "or call was?",),
+            "ask": (
+                "To review the conversation, do you remember roughly what time the chat "
+                "or call was?",
+            ),
             "info": ("Around 7.30 pm, on the website chat.",),
             "fix": (
                 "I reviewed the conversation with the team lead: our standards were not "
@@ -622,15 +751,20 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "resolved: the warranty covers the repair and the courier collects your "
                 "{product} on Monday. Thank you for telling us.",
             ),
-            "note": ("Recording reviewed: inappropriate tone, chat closed unresolved. Raised "
-                     "with the shift lead.",
-                     "Sale peak, 40 min chat queue. Context, not an excuse."),
+            "note": (
+                "Recording reviewed: inappropriate tone, chat closed unresolved. Raised "
+                "with the shift lead.",
+                "Sale peak, 40 min chat queue. Context, not an excuse.",
+            ),
         },
     },
     "broken_product": {
         "es": {
-            "subject": ("{product} roto", "El producto ha llegado dañado",
-                        "Mi {product} ha dejado de funcionar"),
+            "subject": (
+                "{product} roto",
+                "El producto ha llegado dañado",
+                "Mi {product} ha dejado de funcionar",
+            ),
             "complaint": (
                 "Hola:\nEl {product} del pedido {order} ha llegado con la caja aplastada y "
                 "el producto roto por un lado. Adjunto fotos. Quiero que me lo cambiéis.\n\n"
@@ -640,10 +774,14 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "Buenas, el {product} hace un ruido muy raro desde el primer día y huele a "
                 "quemado. Me da miedo usarlo. Pedido {order}.",
             ),
-            "short": ("el {product} que os compré ha durado dos semanas. Pedido {order}.",
-                      "me ha llegado el {product} roto y nadie me contesta."),
-            "chase": ("¿Me vais a cambiar el producto o no?",
-                      "Siguen sin decirme nada del cambio del {product}."),
+            "short": (
+                "el {product} que os compré ha durado dos semanas. Pedido {order}.",
+                "me ha llegado el {product} roto y nadie me contesta.",
+            ),
+            "chase": (
+                "¿Me vais a cambiar el producto o no?",
+                "Siguen sin decirme nada del cambio del {product}.",
+            ),
             "apology": (
                 "Siento mucho que tu {product} haya llegado así. No es la calidad que te "
                 "prometimos y no tienes por qué pagar por nuestro error: te enviamos uno nuevo "
@@ -652,11 +790,15 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "un defecto que ya estamos investigando. Por seguridad, no lo uses; te "
                 "enviamos uno nuevo o te devolvemos el dinero, lo que prefieras.",
             ),
-            "ask": ("¿Nos podrías enviar una foto del producto y de la etiqueta con el "
-                    "número de serie? Así comprobamos de qué lote es.",
-                    "¿Prefieres un {product} nuevo o que te devolvamos los {amount}?"),
-            "info": ("Os mando las fotos. El número de serie empieza por KE2-24.",
-                     "Prefiero que me devolváis el dinero, la verdad."),
+            "ask": (
+                "¿Nos podrías enviar una foto del producto y de la etiqueta con el "
+                "número de serie? Así comprobamos de qué lote es.",
+                "¿Prefieres un {product} nuevo o que te devolvamos los {amount}?",
+            ),
+            "info": (
+                "Os mando las fotos. El número de serie empieza por KE2-24.",
+                "Prefiero que me devolváis el dinero, la verdad.",
+            ),
             "fix": (
                 "Tu {product} nuevo se entregó ayer y el mensajero ya recogió el dañado. "
                 "Hemos retirado de la venta el lote afectado. Gracias por la paciencia y "
@@ -664,14 +806,15 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "Te hemos devuelto los {amount} (ref. {ref}). El mensajero recogerá el "
                 "{product} cuando te venga bien; no hace falta la caja original.",
             ),
-            "note": ("Número de serie del lote KE2-24. Posible defecto de termostato, "
-                     "abierto con Calidad.",
-                     "Sustitución enviada sin coste. Recogida programada.",
-                     "Cliente prefiere reembolso. Hecho, ref. {ref}."),
+            "note": (
+                "Número de serie del lote KE2-24. Posible defecto de termostato, "
+                "abierto con Calidad.",
+                "Sustitución enviada sin coste. Recogida programada.",
+                "Cliente prefiere reembolso. Hecho, ref. {ref}.",
+            ),
         },
         "en": {
-            "subject": ("Broken {product}", "Item arrived damaged",
-                        "My {product} stopped working"),
+            "subject": ("Broken {product}", "Item arrived damaged", "My {product} stopped working"),
             "complaint": (
                 "Hello,\nThe {product} from order {order} arrived with a crushed box and "
                 "the item broken on one side. Photos attached. I want a replacement.\n\n"
@@ -680,10 +823,14 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "switches itself off after a few seconds. For {amount} that is not "
                 "acceptable.",
             ),
-            "short": ("the {product} I bought from you lasted two weeks. Order {order}.",
-                      "my {product} arrived broken and nobody replies."),
-            "chase": ("Are you replacing the item or not?",
-                      "Still nothing about replacing my {product}."),
+            "short": (
+                "the {product} I bought from you lasted two weeks. Order {order}.",
+                "my {product} arrived broken and nobody replies.",
+            ),
+            "chase": (
+                "Are you replacing the item or not?",
+                "Still nothing about replacing my {product}.",
+            ),
             "apology": (
                 "I am so sorry your {product} arrived like this. It is not the quality we "
                 "promised and you should not pay for our mistake: we are sending a new one "
@@ -692,11 +839,12 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "with a fault we are already investigating. For safety please do not use it; "
                 "we will send a new one or refund you, whichever you prefer.",
             ),
-            "ask": ("Could you send a photo of the item and of the label with the serial "
-                    "number? That tells us which batch it is from.",
-                    "Would you prefer a new {product} or a refund of {amount}?"),
-            "info": ("Photos attached. The serial number starts with KE2-24.",
-                     "A refund please."),
+            "ask": (
+                "Could you send a photo of the item and of the label with the serial "
+                "number? That tells us which batch it is from.",
+                "Would you prefer a new {product} or a refund of {amount}?",
+            ),
+            "info": ("Photos attached. The serial number starts with KE2-24.", "A refund please."),
             "fix": (
                 "Your new {product} was delivered yesterday and the damaged one was "
                 "collected. We have withdrawn the faulty batch from sale. Thanks for your "
@@ -704,15 +852,20 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "We have refunded {amount} (ref. {ref}). The courier will collect the "
                 "{product} whenever suits you; no need for the original box.",
             ),
-            "note": ("Serial from batch KE2-24. Possible thermostat fault, raised with QA.",
-                     "Free replacement sent, collection booked.",
-                     "Customer chose a refund. Done, ref. {ref}."),
+            "note": (
+                "Serial from batch KE2-24. Possible thermostat fault, raised with QA.",
+                "Free replacement sent, collection booked.",
+                "Customer chose a refund. Done, ref. {ref}.",
+            ),
         },
     },
     "missed_callback": {
         "es": {
-            "subject": ("Nadie me ha llamado", "Llamada prometida que no llegó",
-                        "Sigo esperando vuestra llamada"),
+            "subject": (
+                "Nadie me ha llamado",
+                "Llamada prometida que no llegó",
+                "Sigo esperando vuestra llamada",
+            ),
             "complaint": (
                 "El {date} me dijeron por teléfono que un técnico me llamaría en 24 horas para "
                 "lo de {the_product}. Han pasado {days} días y nadie ha llamado. ¿Tengo que "
@@ -720,8 +873,10 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "Es la segunda vez que me prometéis una llamada que no llega. Estoy "
                 "esperando con el móvil en la mano para nada. Pedido {order}.",
             ),
-            "short": ("me prometisteis una llamada hace {days} días. Seguimos esperando.",
-                      "otra llamada prometida que nunca llega."),
+            "short": (
+                "me prometisteis una llamada hace {days} días. Seguimos esperando.",
+                "otra llamada prometida que nunca llega.",
+            ),
             "chase": ("Hoy tampoco me ha llamado nadie.",),
             "apology": (
                 "Tienes toda la razón y lo siento: te prometimos una llamada y no la hicimos. "
@@ -740,13 +895,17 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "te llega esta semana. Hemos corregido la cola de llamadas para que "
                 "ninguna se quede sin asignar.",
             ),
-            "note": ("La solicitud de llamada estaba en la cola «sin asignar» desde el "
-                     "{date}.",
-                     "Llamada hecha. Cliente tranquilo tras la explicación."),
+            "note": (
+                "La solicitud de llamada estaba en la cola «sin asignar» desde el {date}.",
+                "Llamada hecha. Cliente tranquilo tras la explicación.",
+            ),
         },
         "en": {
-            "subject": ("Nobody called me back", "Promised call never came",
-                        "Still waiting for your call"),
+            "subject": (
+                "Nobody called me back",
+                "Promised call never came",
+                "Still waiting for your call",
+            ),
             "complaint": (
                 "On {date} I was told on the phone that a technician would call me within "
                 "24 hours about my {product}. It has been {days} days and nobody has called. "
@@ -754,8 +913,10 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "This is the second time you have promised a call that never comes. I have "
                 "been waiting by the phone for nothing. Order {order}.",
             ),
-            "short": ("you promised a call {days} days ago. Still waiting.",
-                      "another promised call that never came."),
+            "short": (
+                "you promised a call {days} days ago. Still waiting.",
+                "another promised call that never came.",
+            ),
             "chase": ("Nobody called today either.",),
             "apology": (
                 "You are absolutely right and I am sorry: we promised a call and did not "
@@ -771,135 +932,248 @@ TOPICS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
                 "Thursday morning to check your {product}. Here is my direct contact in case "
                 "you need anything before then.",
             ),
-            "note": ("Call-back request had been in the unassigned queue since {date}.",
-                     "Call made. Customer reassured."),
+            "note": (
+                "Call-back request had been in the unassigned queue since {date}.",
+                "Call made. Customer reassured.",
+            ),
         },
     },
 }
 TOPIC_WEIGHTS = {
-    "double_charge": 16, "late_delivery": 26, "wrong_order": 14, "billing_error": 12,
-    "rude_service": 8, "broken_product": 14, "missed_callback": 10,
+    "double_charge": 16,
+    "late_delivery": 26,
+    "wrong_order": 14,
+    "billing_error": 12,
+    "rude_service": 8,
+    "broken_product": 14,
+    "missed_callback": 10,
 }
 
 GENERIC: dict[str, dict[str, tuple[str, ...]]] = {
     "es": {
-        "greeting": ("Hola, {first}:", "Buenos días, {first}:", "Buenas tardes, {first}:",
-                     "{first}, gracias por escribirnos."),
-        "signoff": ("Un saludo,\n{agent}\nAtención al cliente · Olivar Hogar",
-                    "Quedo pendiente,\n{agent}\nOlivar Hogar",
-                    "Gracias por tu paciencia.\n{agent}"),
-        "chase": ("¿Hay alguien ahí? Os escribí y no he tenido respuesta.",
-                  "Sigo esperando una respuesta.",),
-        "thanks": ("Muchas gracias, ya está todo bien.",
-                   "Recibido, gracias por la rapidez y por la disculpa.",
-                   "Vale, gracias. Espero que no vuelva a pasar.",
-                   "Perfecto, todo correcto. Gracias, {agent}."),
+        "greeting": (
+            "Hola, {first}:",
+            "Buenos días, {first}:",
+            "Buenas tardes, {first}:",
+            "{first}, gracias por escribirnos.",
+        ),
+        "signoff": (
+            "Un saludo,\n{agent}\nAtención al cliente · Olivar Hogar",
+            "Quedo pendiente,\n{agent}\nOlivar Hogar",
+            "Gracias por tu paciencia.\n{agent}",
+        ),
+        "chase": (
+            "¿Hay alguien ahí? Os escribí y no he tenido respuesta.",
+            "Sigo esperando una respuesta.",
+        ),
+        "thanks": (
+            "Muchas gracias, ya está todo bien.",
+            "Recibido, gracias por la rapidez y por la disculpa.",
+            "Vale, gracias. Espero que no vuelva a pasar.",
+            "Perfecto, todo correcto. Gracias, {agent}.",
+        ),
         "wait_ok": ("De acuerdo, quedo a la espera.", "Vale, gracias por responder."),
-        "closing": ("Me alegro de que esté resuelto. Cierro el caso; si necesitas algo más, "
-                    "responde a este mensaje.",
-                    "Gracias por confirmarlo. Cierro la incidencia, pero aquí estamos para lo "
-                    "que necesites."),
-        "followup_ok": ("¿Nos confirmas que todo ha quedado bien?",
-                        "Cuando puedas, dinos si todo está correcto."),
-        "reopen": ("El cliente llama: el reembolso no le ha llegado todavía.",
-                   "El cliente responde que el problema ha vuelto a aparecer.",
-                   "Reabro: la solución no funcionó, el cliente sigue afectado."),
-        "reapology": ("Tienes razón, no lo resolvimos bien a la primera y lo siento. Lo he "
-                      "revisado de nuevo y esta vez está solucionado; te lo confirmo por "
-                      "escrito.",),
-        "handover": ("Paso el caso a {agent}, que lleva este tipo de incidencias.",
-                     "Reasigno a {agent} por carga de trabajo."),
+        "closing": (
+            "Me alegro de que esté resuelto. Cierro el caso; si necesitas algo más, "
+            "responde a este mensaje.",
+            "Gracias por confirmarlo. Cierro la incidencia, pero aquí estamos para lo "
+            "que necesites.",
+        ),
+        "followup_ok": (
+            "¿Nos confirmas que todo ha quedado bien?",
+            "Cuando puedas, dinos si todo está correcto.",
+        ),
+        "reopen": (
+            "El cliente llama: el reembolso no le ha llegado todavía.",
+            "El cliente responde que el problema ha vuelto a aparecer.",
+            "Reabro: la solución no funcionó, el cliente sigue afectado.",
+        ),
+        "reapology": (
+            "Tienes razón, no lo resolvimos bien a la primera y lo siento. Lo he "
+            "revisado de nuevo y esta vez está solucionado; te lo confirmo por "
+            "escrito.",
+        ),
+        "handover": (
+            "Paso el caso a {agent}, que lleva este tipo de incidencias.",
+            "Reasigno a {agent} por carga de trabajo.",
+        ),
     },
     "en": {
-        "greeting": ("Hi {first},", "Hello {first},", "Dear {first},",
-                     "{first}, thank you for writing to us."),
-        "signoff": ("Best regards,\n{agent}\nCustomer care · Olivar Hogar",
-                    "Kind regards,\n{agent}\nOlivar Hogar",
-                    "Thanks for your patience.\n{agent}"),
-        "chase": ("Is anyone there? I wrote to you and have had no reply.",
-                  "Still waiting for an answer."),
-        "thanks": ("Thank you, all sorted now.",
-                   "Received, thanks for the quick fix and the apology.",
-                   "OK, thanks. I hope it does not happen again.",
-                   "Perfect, all good. Thanks {agent}."),
+        "greeting": (
+            "Hi {first},",
+            "Hello {first},",
+            "Dear {first},",
+            "{first}, thank you for writing to us.",
+        ),
+        "signoff": (
+            "Best regards,\n{agent}\nCustomer care · Olivar Hogar",
+            "Kind regards,\n{agent}\nOlivar Hogar",
+            "Thanks for your patience.\n{agent}",
+        ),
+        "chase": (
+            "Is anyone there? I wrote to you and have had no reply.",
+            "Still waiting for an answer.",
+        ),
+        "thanks": (
+            "Thank you, all sorted now.",
+            "Received, thanks for the quick fix and the apology.",
+            "OK, thanks. I hope it does not happen again.",
+            "Perfect, all good. Thanks {agent}.",
+        ),
         "wait_ok": ("OK, I will wait to hear from you.", "Fine, thanks for replying."),
-        "closing": ("Glad it is sorted. I am closing the case; if you need anything else, "
-                    "just reply to this message.",
-                    "Thanks for confirming. I am closing this, but we are here if you need "
-                    "us."),
-        "followup_ok": ("Could you confirm everything is fine now?",
-                        "When you can, let us know if all is well."),
-        "reopen": ("Customer called: the refund has not arrived yet.",
-                   "Customer says the problem is back.",
-                   "Reopening: the fix did not work, customer still affected."),
-        "reapology": ("You are right, we did not get it right the first time and I am sorry. "
-                      "I have looked at it again and this time it is fixed; I will confirm "
-                      "in writing.",),
-        "handover": ("Handing this case to {agent}, who deals with these issues.",
-                     "Reassigning to {agent} to balance the workload."),
+        "closing": (
+            "Glad it is sorted. I am closing the case; if you need anything else, "
+            "just reply to this message.",
+            "Thanks for confirming. I am closing this, but we are here if you need us.",
+        ),
+        "followup_ok": (
+            "Could you confirm everything is fine now?",
+            "When you can, let us know if all is well.",
+        ),
+        "reopen": (
+            "Customer called: the refund has not arrived yet.",
+            "Customer says the problem is back.",
+            "Reopening: the fix did not work, customer still affected.",
+        ),
+        "reapology": (
+            "You are right, we did not get it right the first time and I am sorry. "
+            "I have looked at it again and this time it is fixed; I will confirm "
+            "in writing.",
+        ),
+        "handover": (
+            "Handing this case to {agent}, who deals with these issues.",
+            "Reassigning to {agent} to balance the workload.",
+        ),
     },
 }
 
 # The company's own record of its mistakes: (topic, type, severity, final status,
 # reporter "es"/"en", proactive, title, description, root cause).
 ERRORS: tuple[tuple[str, str, str, str, str, bool, str, str, str], ...] = (
-    ("double_charge", "calculation", "high", "fixed", "es", False,
-     "Cobro duplicado por reintento de la pasarela de pago",
-     "La pasarela repitió el cargo de pedidos pagados con tarjeta cuando la primera "
-     "respuesta del banco tardó más de 30 segundos. Los clientes ven dos cargos y un solo "
-     "pedido.",
-     "El reintento automático no comprobaba si el primer cargo se había confirmado."),
-    ("late_delivery", "delivery", "medium", "fixing", "es", False,
-     "Retrasos de entrega de Transportes Meseta en Madrid y Toledo",
-     "Envíos de 48 horas que tardan entre 4 y 9 días; varios marcados como «ausente» sin "
-     "visita del repartidor.",
-     "Falta de repartidores en la delegación de Toledo y rutas sin asignar los lunes."),
-    ("wrong_order", "process", "high", "fixed", "es", False,
-     "Etiquetas cruzadas en la línea 3 del almacén de Getafe",
-     "Cajas con la etiqueta de un pedido y el contenido de otro, en pedidos preparados en el "
-     "turno de tarde.",
-     "La impresora de la línea 3 imprimía la etiqueta del siguiente pedido tras un atasco."),
-    ("billing_error", "calculation", "medium", "closed", "es", True,
-     "IVA aplicado dos veces en las renovaciones de Olivar Plus",
-     "Las renovaciones automáticas sumaban el IVA sobre un importe que ya lo incluía, y "
-     "algunas bajas no se respetaron.",
-     "Cambio de tarifas del mes pasado sin prueba de la regla de impuestos."),
-    ("broken_product", "product", "critical", "investigating", "en", True,
-     "KE-200 kettles from batch KE2-24 switch off or overheat",
-     "Customers report kettles that cut out after a few seconds or smell of burning. "
-     "Possible safety issue: batch withdrawn from sale.",
-     ""),
-    ("missed_callback", "communication", "medium", "open", "en", False,
-     "Call-back requests left in an unassigned queue",
-     "Promised call-backs were never made: requests created outside business hours were "
-     "not assigned to anyone.",
-     ""),
-    ("rude_service", "judgement", "low", "investigating", "es", False,
-     "Trato inadecuado en el chat durante el pico de rebajas",
-     "Conversaciones cerradas sin resolver y respuestas bruscas con colas de más de 30 "
-     "minutos.",
-     ""),
+    (
+        "double_charge",
+        "calculation",
+        "high",
+        "fixed",
+        "es",
+        False,
+        "Cobro duplicado por reintento de la pasarela de pago",
+        "La pasarela repitió el cargo de pedidos pagados con tarjeta cuando la primera "
+        "respuesta del banco tardó más de 30 segundos. Los clientes ven dos cargos y un solo "
+        "pedido.",
+        "El reintento automático no comprobaba si el primer cargo se había confirmado.",
+    ),
+    (
+        "late_delivery",
+        "delivery",
+        "medium",
+        "fixing",
+        "es",
+        False,
+        "Retrasos de entrega de Transportes Meseta en Madrid y Toledo",
+        "Envíos de 48 horas que tardan entre 4 y 9 días; varios marcados como «ausente» sin "
+        "visita del repartidor.",
+        "Falta de repartidores en la delegación de Toledo y rutas sin asignar los lunes.",
+    ),
+    (
+        "wrong_order",
+        "process",
+        "high",
+        "fixed",
+        "es",
+        False,
+        "Etiquetas cruzadas en la línea 3 del almacén de Getafe",
+        "Cajas con la etiqueta de un pedido y el contenido de otro, en pedidos preparados en el "
+        "turno de tarde.",
+        "La impresora de la línea 3 imprimía la etiqueta del siguiente pedido tras un atasco.",
+    ),
+    (
+        "billing_error",
+        "calculation",
+        "medium",
+        "closed",
+        "es",
+        True,
+        "IVA aplicado dos veces en las renovaciones de Olivar Plus",
+        "Las renovaciones automáticas sumaban el IVA sobre un importe que ya lo incluía, y "
+        "algunas bajas no se respetaron.",
+        "Cambio de tarifas del mes pasado sin prueba de la regla de impuestos.",
+    ),
+    (
+        "broken_product",
+        "product",
+        "critical",
+        "investigating",
+        "en",
+        True,
+        "KE-200 kettles from batch KE2-24 switch off or overheat",
+        "Customers report kettles that cut out after a few seconds or smell of burning. "
+        "Possible safety issue: batch withdrawn from sale.",
+        "",
+    ),
+    (
+        "missed_callback",
+        "communication",
+        "medium",
+        "open",
+        "en",
+        False,
+        "Call-back requests left in an unassigned queue",
+        "Promised call-backs were never made: requests created outside business hours were "
+        "not assigned to anyone.",
+        "",
+    ),
+    (
+        "rude_service",
+        "judgement",
+        "low",
+        "investigating",
+        "es",
+        False,
+        "Trato inadecuado en el chat durante el pico de rebajas",
+        "Conversaciones cerradas sin resolver y respuestas bruscas con colas de más de 30 minutos.",
+        "",
+    ),
 )
 
 STATUS_WEIGHTS = {
-    "new": 13, "acknowledged": 12, "in_progress": 20, "waiting_on_customer": 13,
-    "resolved": 20, "closed": 14,
+    "new": 13,
+    "acknowledged": 12,
+    "in_progress": 20,
+    "waiting_on_customer": 13,
+    "resolved": 20,
+    "closed": 14,
 }
 # How many days ago a case in each final status was opened (range).
 STATUS_AGE = {
-    "new": (0.05, 3), "acknowledged": (0.3, 6), "in_progress": (1, 20),
-    "waiting_on_customer": (2, 22), "resolved": (4, 45), "closed": (8, 58),
+    "new": (0.05, 3),
+    "acknowledged": (0.3, 6),
+    "in_progress": (1, 20),
+    "waiting_on_customer": (2, 22),
+    "resolved": (4, 45),
+    "closed": (8, 58),
 }
 CHANNEL_WEIGHTS = {
-    "email": 40, "web": 16, "phone": 9, "whatsapp": 11, "twitter": 9, "instagram": 5,
-    "facebook": 4, "chat": 6,
+    "email": 40,
+    "web": 16,
+    "phone": 9,
+    "whatsapp": 11,
+    "twitter": 9,
+    "instagram": 5,
+    "facebook": 4,
+    "chat": 6,
 }
 SOCIAL = ("twitter", "instagram", "facebook")
 # Channels where people write short messages and agents answer in a line or two.
 CHAT_LIKE = (*SOCIAL, "whatsapp", "chat")
 CHANNEL_IDENTITY = {
-    "email": "email", "web": "email", "chat": "email", "phone": "phone",
-    "whatsapp": "whatsapp", "twitter": "twitter", "instagram": "instagram",
+    "email": "email",
+    "web": "email",
+    "chat": "email",
+    "phone": "phone",
+    "whatsapp": "whatsapp",
+    "twitter": "twitter",
+    "instagram": "instagram",
     "facebook": "facebook",
 }
 
@@ -978,9 +1252,11 @@ class _CasePlan:
 
 
 def _ascii(text: str) -> str:
-    return "".join(
-        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
-    ).encode("ascii", "ignore").decode()
+    return (
+        "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        .encode("ascii", "ignore")
+        .decode()
+    )
 
 
 def _money(amount: float, lang: str) -> str:
@@ -1029,8 +1305,13 @@ class _Story:
             last2 = ""
             full = f"{first} {last1}"
             city = rng.choice(EN_CITIES)
-            timezone = ("Europe/London" if city in UK_CITIES else
-                        "Europe/Dublin" if city in IE_CITIES else "Europe/Madrid")
+            timezone = (
+                "Europe/London"
+                if city in UK_CITIES
+                else "Europe/Dublin"
+                if city in IE_CITIES
+                else "Europe/Madrid"
+            )
             if city in UK_CITIES:
                 domains, prefix, digits = EN_MAIL, "+44 7", 9
             elif city in IE_CITIES:
@@ -1046,8 +1327,12 @@ class _Story:
 
         def email(n: int) -> str:
             suffix = "" if n == 0 else str(n + 1)
-            local = (f"{base_first}.{base_last}", f"{base_first}{base_last}{year}",
-                     f"{base_first[0]}{base_last}", f"{base_first}_{base_last}")[style]
+            local = (
+                f"{base_first}.{base_last}",
+                f"{base_first}{base_last}{year}",
+                f"{base_first[0]}{base_last}",
+                f"{base_first}_{base_last}",
+            )[style]
             return f"{local}{suffix}@{domain}"
 
         identities: dict[str, str] = {}
@@ -1064,8 +1349,11 @@ class _Story:
         if channel in SOCIAL:
             handle = self._unique(
                 channel,
-                lambda n: (f"{base_first}{base_last[:6]}" if n == 0 else
-                           f"{base_first}_{base_last[:5]}{rng.randrange(10, 99)}"),
+                lambda n: (
+                    f"{base_first}{base_last[:6]}"
+                    if n == 0
+                    else f"{base_first}_{base_last[:5]}{rng.randrange(10, 99)}"
+                ),
             )
             identities[channel] = handle[:30]
         return _Persona(no, lang, first, full, timezone, city, channel, identities)
@@ -1268,14 +1556,27 @@ class _Story:
                 anchor = complainers[min(1, len(complainers) - 1)].steps[0][0]
                 detected = anchor + self.hours(2, 30)
             detected = min(self.at_office_hours(detected), self.now - timedelta(hours=2))
-            others = [p for p in plans if p.topic != topic and p.persona.no not in
-                      {c.persona.no for c in complainers}]
+            others = [
+                p
+                for p in plans
+                if p.topic != topic and p.persona.no not in {c.persona.no for c in complainers}
+            ]
             extras = rng.sample(others, k=min(len(others), rng.randint(1, 5)))
-            out.append({
-                "topic": topic, "type": etype, "severity": severity, "final": final,
-                "lang": lang, "title": title, "description": desc, "root_cause": cause,
-                "detected": detected, "complainers": complainers, "extras": extras,
-            })
+            out.append(
+                {
+                    "topic": topic,
+                    "type": etype,
+                    "severity": severity,
+                    "final": final,
+                    "lang": lang,
+                    "title": title,
+                    "description": desc,
+                    "root_cause": cause,
+                    "detected": detected,
+                    "complainers": complainers,
+                    "extras": extras,
+                }
+            )
         return out
 
 
@@ -1296,7 +1597,6 @@ def _story_time(clock: _StoryClock, session: Session) -> Iterator[None]:
     default) answers the story's time; only the seeding thread sees it."""
     with clock_override(lambda: clock.now):
         yield
-
 
 
 class _Seeder:
@@ -1322,13 +1622,17 @@ class _Seeder:
         session = self.session
         self.clock.now = start
         created = get_organisation(session) is None
-        do_setup_organisation(session, self.system, name=COMPANY, language="es",
-                                    timezone="Europe/Madrid")
+        do_setup_organisation(
+            session, self.system, name=COMPANY, language="es", timezone="Europe/Madrid"
+        )
         if created:
             years = sorted({2026, 2027, start.year, self.story.now.year, self.story.now.year + 1})
             holidays = [d for y in years for d in spain_national_holidays(y)]
-            do_update_organisation(session, self.system, OrganisationUpdate(
-                business_hours=BUSINESS_HOURS, holidays=holidays))
+            do_update_organisation(
+                session,
+                self.system,
+                OrganisationUpdate(business_hours=BUSINESS_HOURS, holidays=holidays),
+            )
         session.flush()
         teams = []
         for name in TEAMS:
@@ -1338,9 +1642,17 @@ class _Seeder:
         for email, name, role, lang, team_no in STAFF:
             user = get_user_by_email(session, email)
             if user is None:
-                user = do_create_user(session, self.system, UserCreate(
-                    email=email, name=name, role=role, language=lang,  # type: ignore[arg-type]
-                    team_id=teams[team_no].id if team_no is not None else None))
+                user = do_create_user(
+                    session,
+                    self.system,
+                    UserCreate(
+                        email=email,
+                        name=name,
+                        role=role,
+                        language=lang,  # type: ignore[arg-type]
+                        team_id=teams[team_no].id if team_no is not None else None,
+                    ),
+                )
                 user.password_hash = shared_hash
             self.staff[email] = user
         session.flush()
@@ -1365,30 +1677,40 @@ class _Seeder:
         parts = arg.split(":")
         if kind == "reply":
             body_key, status = parts[1], (parts[2] if len(parts) > 2 else None)
-            text = self.reply_text(lang, plan.topic, body_key, slots,
-                                   short=plan.channel in CHAT_LIKE)
-            do_add_reply(session, actor, case, ReplyIn.model_validate(
-                {"direction": "outbound", "text": text, "status": status}))
+            text = self.reply_text(
+                lang, plan.topic, body_key, slots, short=plan.channel in CHAT_LIKE
+            )
+            do_add_reply(
+                session,
+                actor,
+                case,
+                ReplyIn.model_validate({"direction": "outbound", "text": text, "status": status}),
+            )
         elif kind == "note":
             notes = TOPICS[plan.topic][lang]["note"]
             text = notes[min(int(parts[1]), len(notes) - 1)].format_map(slots)
-            do_add_reply(session, actor, case, ReplyIn.model_validate(
-                {"direction": "note", "text": text}))
+            do_add_reply(
+                session, actor, case, ReplyIn.model_validate({"direction": "note", "text": text})
+            )
         elif kind == "status":
             do_update_case(session, actor, case, status=parts[1])
         elif kind == "reopen":
             manager = self.manager_for(lang)
-            do_reopen_case(session, self.actor(manager), case,
-                           reason=self.text(lang, "reopen", None, slots))
+            do_reopen_case(
+                session, self.actor(manager), case, reason=self.text(lang, "reopen", None, slots)
+            )
         elif kind == "handover":
             manager = self.manager_for(lang)
             agents = [u for u in self.staff.values() if u.role == "agent" and u.id != case.owner_id]
             target = self.rng.choice(agents)
-            do_update_case(session, self.actor(manager), case, owner_id=target.id,
-                           owner_set=True)
+            do_update_case(session, self.actor(manager), case, owner_id=target.id, owner_set=True)
             note = self.text(lang, "handover", None, dict(slots, agent=target.name))
-            do_add_reply(session, self.actor(manager), case,
-                         ReplyIn.model_validate({"direction": "note", "text": note}))
+            do_add_reply(
+                session,
+                self.actor(manager),
+                case,
+                ReplyIn.model_validate({"direction": "note", "text": note}),
+            )
 
     def manager_for(self, lang: str) -> User:
         email = "marta.ruiz@demo.meaculpa" if lang == "es" else "helen.carter@demo.meaculpa"
@@ -1409,8 +1731,11 @@ class _Seeder:
         elif key == "fix":
             body = self.text(lang, "fix", topic, slots)
         elif key == "fix_confirm":
-            body = (self.text(lang, "fix", topic, slots) + "\n\n"
-                    + self.text(lang, "followup_ok", None, slots))
+            body = (
+                self.text(lang, "fix", topic, slots)
+                + "\n\n"
+                + self.text(lang, "followup_ok", None, slots)
+            )
         elif key == "closing":
             body = self.text(lang, "closing", None, slots)
         else:
@@ -1452,26 +1777,35 @@ class _Seeder:
         kind_for_channel = CHANNEL_IDENTITY[channel]
         if persona.customer_id is None:
             identities = [{"kind": k, "value": v} for k, v in persona.identities.items()]
-            customer: dict[str, Any] = {"name": persona.full, "language": lang,
-                                        "timezone": persona.timezone, "identities": identities}
+            customer: dict[str, Any] = {
+                "name": persona.full,
+                "language": lang,
+                "timezone": persona.timezone,
+                "identities": identities,
+            }
         else:
-            customer = {"identities": [
-                {"kind": kind_for_channel, "value": persona.identities[kind_for_channel]}]}
+            customer = {
+                "identities": [
+                    {"kind": kind_for_channel, "value": persona.identities[kind_for_channel]}
+                ]
+            }
         subject = ""
         if kind == "complaint" and channel in ("email", "web"):
             subject = self.text(lang, "subject", plan.topic, slots)
         elif channel == "email" and plan.case_id is not None:
             case = self.session.get(Case, plan.case_id)
             subject = ("Re: " + case.subject)[:300] if case is not None else ""
-        message = InboundMessage.model_validate({
-            "channel": channel,
-            "customer": customer,
-            "text": text,
-            "subject": subject,
-            "language": lang,
-            "external_id": f"demo-{plan.no}-{len(plan.detail.setdefault('in', []))}",
-            "sent_at": self.clock.now,
-        })
+        message = InboundMessage.model_validate(
+            {
+                "channel": channel,
+                "customer": customer,
+                "text": text,
+                "subject": subject,
+                "language": lang,
+                "external_id": f"demo-{plan.no}-{len(plan.detail.setdefault('in', []))}",
+                "sent_at": self.clock.now,
+            }
+        )
         plan.detail["in"].append(kind)
         outcome = do_ingest_message(self.session, self.system, message)
         if persona.customer_id is None:
@@ -1489,9 +1823,17 @@ class _Seeder:
         detected: datetime = spec["detected"]
 
         def create() -> None:
-            error = do_create_error(self.session, self.actor(reporter), ErrorCreate(
-                title=spec["title"], description=spec["description"], type=spec["type"],
-                severity=spec["severity"], detected_at=detected))
+            error = do_create_error(
+                self.session,
+                self.actor(reporter),
+                ErrorCreate(
+                    title=spec["title"],
+                    description=spec["description"],
+                    type=spec["type"],
+                    severity=spec["severity"],
+                    detected_at=detected,
+                ),
+            )
             state["error"] = error
 
         steps.append((detected, create))
@@ -1505,8 +1847,9 @@ class _Seeder:
                 continue
             steps.append((when, self._affect(state, plan, complained)))
             if rng.random() < 0.6 and plan.status in ("resolved", "closed"):
-                later = min(plan.steps[-1][0] + self.story.hours(0.2, 6),
-                            now - timedelta(minutes=20))
+                later = min(
+                    plan.steps[-1][0] + self.story.hours(0.2, 6), now - timedelta(minutes=20)
+                )
                 if later > when:
                     steps.append((later, self._remedy(state, plan)))
         flow = ("investigating", "fixing", "fixed", "closed")
@@ -1514,8 +1857,10 @@ class _Seeder:
         t = detected
         if final != "open":
             for status in flow[: flow.index(final) + 1]:
-                t = min(self.story.at_office_hours(t + self.story.hours(10, 96)),
-                        now - timedelta(minutes=15))
+                t = min(
+                    self.story.at_office_hours(t + self.story.hours(10, 96)),
+                    now - timedelta(minutes=15),
+                )
                 steps.append((t, self._error_status(state, reporter, status, spec)))
         return steps
 
@@ -1538,26 +1883,39 @@ class _Seeder:
             else:
                 initial = self.rng.choice(("identified", "contacted", "apologised"))
             data = AffectedIn.model_validate(
-                {"customer_id": plan.persona.customer_id, "details": details, "state": initial})
+                {"customer_id": plan.persona.customer_id, "details": details, "state": initial}
+            )
             error = state["error"]
-            exists = self.session.scalar(select(AffectedCustomer.id).where(
-                AffectedCustomer.error_id == error.id,
-                AffectedCustomer.customer_id == plan.persona.customer_id))
+            exists = self.session.scalar(
+                select(AffectedCustomer.id).where(
+                    AffectedCustomer.error_id == error.id,
+                    AffectedCustomer.customer_id == plan.persona.customer_id,
+                )
+            )
             if exists is None:
-                do_add_affected(self.session, self.actor(self.manager_for("es")), error,
-                                data)
+                do_add_affected(self.session, self.actor(self.manager_for("es")), error, data)
+
         return run
 
     def _remedy(self, state: dict[str, Any], plan: _CasePlan) -> Callable[[], None]:
         def run() -> None:
             error = state["error"]
-            row = self.session.scalar(select(AffectedCustomer).where(
-                AffectedCustomer.error_id == error.id,
-                AffectedCustomer.customer_id == plan.persona.customer_id))
+            row = self.session.scalar(
+                select(AffectedCustomer).where(
+                    AffectedCustomer.error_id == error.id,
+                    AffectedCustomer.customer_id == plan.persona.customer_id,
+                )
+            )
             if row is not None:
                 final = "resolved" if plan.status == "closed" else "remedied"
-                do_update_affected(self.session, self.actor(self.manager_for("es")), error, row,
-                                   AffectedUpdate.model_validate({"state": final}))
+                do_update_affected(
+                    self.session,
+                    self.actor(self.manager_for("es")),
+                    error,
+                    row,
+                    AffectedUpdate.model_validate({"state": final}),
+                )
+
         return run
 
     def _error_status(
@@ -1567,8 +1925,13 @@ class _Seeder:
             changes: dict[str, Any] = {"status": status}
             if status == "fixing" and spec["root_cause"]:
                 changes["root_cause"] = spec["root_cause"]
-            do_update_error(self.session, self.actor(reporter), state["error"],
-                            ErrorUpdate.model_validate(changes))
+            do_update_error(
+                self.session,
+                self.actor(reporter),
+                state["error"],
+                ErrorUpdate.model_validate(changes),
+            )
+
         return run
 
 
@@ -1580,8 +1943,11 @@ def _counts(session: Session) -> dict[str, int]:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
     return {
-        "customers": count(Customer), "cases": count(Case), "messages": count(Message),
-        "errors": count(Error), "users": count(User),
+        "customers": count(Customer),
+        "cases": count(Case),
+        "messages": count(Message),
+        "errors": count(Error),
+        "users": count(User),
     }
 
 
@@ -1595,8 +1961,12 @@ def seed_demo(
         existing = _counts(session)
         if existing["customers"]:
             admin = get_user_by_email(session, DEMO_ADMIN_EMAIL)
-            return DemoResult(False, seconds=time.perf_counter() - started,
-                              login=admin.email if admin else None, **existing)
+            return DemoResult(
+                False,
+                seconds=time.perf_counter() - started,
+                login=admin.email if admin else None,
+                **existing,
+            )
         # The story ends at the start of the current hour: seeding within the same hour tells
         # exactly the same story.
         anchor = real_now.replace(minute=0, second=0, microsecond=0)
@@ -1620,8 +1990,7 @@ def seed_demo(
                 run()
                 session.flush()
         counts = _counts(session)
-    return DemoResult(True, seconds=time.perf_counter() - started, login=DEMO_ADMIN_EMAIL,
-                      **counts)
+    return DemoResult(True, seconds=time.perf_counter() - started, login=DEMO_ADMIN_EMAIL, **counts)
 
 
 def _bind(seeder: _Seeder, plan: _CasePlan, kind: str, arg: str) -> Callable[[], None]:

@@ -16,6 +16,11 @@ MODEL_MODULES = (
     "meaculpa.errors.models",
     "meaculpa.jobs.models",
     "meaculpa.notifications.models",
+    "meaculpa.playbooks.models",
+    "meaculpa.remedies.models",
+    "meaculpa.commitments.models",
+    "meaculpa.followups.models",
+    "meaculpa.mail.models",
 )
 
 for _module in MODEL_MODULES:

@@ -8,6 +8,7 @@ from meaculpa.cases.models import Case
 from meaculpa.core.audit import Actor, record, snapshot
 from meaculpa.core.clock import utcnow
 from meaculpa.core.enums import OPEN_STATUSES, CaseStatus
+from meaculpa.core.events import publish
 from meaculpa.core.exceptions import Forbidden, Invalid
 from meaculpa.core.permissions import has_role
 from meaculpa.customers.models import Customer
@@ -84,6 +85,7 @@ def do_open_case(
     session.add(case)
     session.flush()
     record(session, actor, "case.create", "case", case.id, after=snapshot(case, CASE_FIELDS))
+    publish("case.opened", session=session, actor=actor, case_id=case.id)
     return case
 
 
@@ -122,6 +124,7 @@ def do_update_case(
     owner_id: int | None = None,
     owner_set: bool = False,
     language: str | None = None,
+    handover_note: str | None = None,
 ) -> Case:
     check_can_change(actor, case)
     before = snapshot(case, CASE_FIELDS)
@@ -142,7 +145,37 @@ def do_update_case(
     after = snapshot(case, CASE_FIELDS)
     if after != before:
         record(session, actor, "case.update", "case", case.id, before=before, after=after)
+    _publish_changes(session, actor, case, before, after, handover_note)
     return case
+
+
+def _publish_changes(
+    session: Session,
+    actor: Actor,
+    case: Case,
+    before: dict[str, object],
+    after: dict[str, object],
+    note: str | None = None,
+) -> None:
+    if before["status"] != after["status"]:
+        publish(
+            "case.status_changed",
+            session=session,
+            actor=actor,
+            case_id=case.id,
+            old=before["status"],
+            new=after["status"],
+        )
+    if before["owner_id"] != after["owner_id"]:
+        publish(
+            "case.owner_changed",
+            session=session,
+            actor=actor,
+            case_id=case.id,
+            old=before["owner_id"],
+            new=after["owner_id"],
+            note=note,
+        )
 
 
 def do_reopen_case(session: Session, actor: Actor, case: Case, *, reason: str) -> Case:
@@ -152,8 +185,16 @@ def do_reopen_case(session: Session, actor: Actor, case: Case, *, reason: str) -
     _apply_status(case, S.in_progress)
     session.flush()
     after = snapshot(case, CASE_FIELDS)
-    after["reason"] = reason
-    record(session, actor, "case.reopen", "case", case.id, before=before, after=after)
+    record(
+        session,
+        actor,
+        "case.reopen",
+        "case",
+        case.id,
+        before=before,
+        after={**after, "reason": reason},
+    )
+    _publish_changes(session, actor, case, before, after)
     return case
 
 

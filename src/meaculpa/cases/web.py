@@ -174,8 +174,9 @@ def case_update(
     if (status and status not in CaseStatus.__members__) or (
         severity and severity not in Severity.__members__
     ):
-        flash(request, _("Some of the values are not valid. Check the form and try again."),
-              "error")
+        flash(
+            request, _("Some of the values are not valid. Check the form and try again."), "error"
+        )
         return redirect(here)
     owner_field = "owner_id" in form
     owner_id = int_field(form, "owner_id")

@@ -167,8 +167,9 @@ def error_update(
     try:
         data = ErrorUpdate(status=ErrorStatus(field(form, "status")))
     except (ValidationError, ValueError):
-        flash(request, _("Some of the values are not valid. Check the form and try again."),
-              "error")
+        flash(
+            request, _("Some of the values are not valid. Check the form and try again."), "error"
+        )
         return redirect(here)
     try:
         with db.transaction() as session:

@@ -30,7 +30,15 @@ class Handler:
 
 
 HANDLERS: dict[str, Handler] = {}
-JOB_MODULES = ("meaculpa.messages.jobs", "meaculpa.notifications.jobs")
+JOB_MODULES = (
+    "meaculpa.messages.jobs",
+    "meaculpa.notifications.jobs",
+    "meaculpa.playbooks.jobs",
+    "meaculpa.remedies.jobs",
+    "meaculpa.commitments.jobs",
+    "meaculpa.followups.jobs",
+    "meaculpa.mail.jobs",
+)
 
 _settings: ContextVar[Settings | None] = ContextVar("meaculpa_job_settings", default=None)
 

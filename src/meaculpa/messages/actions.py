@@ -13,6 +13,7 @@ from meaculpa.cases.models import Case
 from meaculpa.core.audit import Actor, AuditEvent, audit_row, record
 from meaculpa.core.clock import as_utc, utcnow
 from meaculpa.core.enums import OPEN_STATUSES, CaseStatus, Direction
+from meaculpa.core.events import publish
 from meaculpa.core.html import html_to_text, sanitise_html
 from meaculpa.customers.identity import display_name_from
 from meaculpa.customers.models import Customer, CustomerIdentity
@@ -265,8 +266,10 @@ def do_ingest_message(session: Session, actor: Actor, data: InboundMessage) -> I
                 },
             )
         )
-    else:
+    woken = False
+    if not case_created:
         if case_status == CaseStatus.waiting_on_customer.value:
+            woken = True
             case_status = CaseStatus.in_progress.value
             audit.append(
                 audit_row(
@@ -311,6 +314,25 @@ def do_ingest_message(session: Session, actor: Actor, data: InboundMessage) -> I
         )
     )
     conn.execute(_INS_AUDIT, audit)
+    if case_created:
+        publish("case.opened", session=session, actor=actor, case_id=case_id)
+    if woken:
+        publish(
+            "case.status_changed",
+            session=session,
+            actor=actor,
+            case_id=case_id,
+            old=CaseStatus.waiting_on_customer.value,
+            new=case_status,
+        )
+    publish(
+        "message.inbound",
+        session=session,
+        actor=actor,
+        message_id=message_id,
+        case_id=case_id,
+        customer_id=customer_id,
+    )
     message = {
         "id": message_id,
         "case_id": case_id,
@@ -357,6 +379,10 @@ def do_add_reply(session: Session, actor: Actor, case: Case, data: ReplyIn) -> M
         message.id,
         after={"case_id": case.id, "direction": message.direction},
     )
+    if data.direction is Direction.outbound:
+        publish(
+            "message.outbound", session=session, actor=actor, message_id=message.id, case_id=case.id
+        )
     if data.status is not None:
         do_update_case(session, actor, case, status=data.status.value)
     elif data.direction is Direction.outbound and case.status == CaseStatus.new.value:

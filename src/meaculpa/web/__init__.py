@@ -22,6 +22,15 @@ from meaculpa.web.pages import PageError, build_templates, gettext, render
 from meaculpa.web.security import LoginThrottle, SecurityHeaders
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# Page routers of the recovery domains; each module has a ``router``.
+PAGE_MODULES = (
+    "meaculpa.playbooks.web",
+    "meaculpa.remedies.web",
+    "meaculpa.commitments.web",
+    "meaculpa.followups.web",
+    "meaculpa.mail.web",
+    "meaculpa.analytics.web",
+)
 SESSION_COOKIE = "meaculpa_session"
 
 HtmlError = Callable[[Request, int, str, str], Awaitable[Response]]
@@ -93,5 +102,9 @@ def install(app: FastAPI, settings: Settings) -> HtmlError:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (accounts_pages, cases_pages, customers_pages, errors_pages):
         app.include_router(router)
+    import importlib
+
+    for module in PAGE_MODULES:
+        app.include_router(importlib.import_module(module).router)
     app.add_exception_handler(PageError, _page_error)
     return html_error

@@ -213,8 +213,10 @@ def problem_message(_: Gettext, exc: ProblemError) -> str:
     if isinstance(exc, Invalid) and field_name == "status":
         allowed = exc.extra.get("allowed") or []
         names = ", ".join(_(label_id("case_status", s)) for s in allowed)
-        return _("That status change is not allowed. From here the case can go to: %(allowed)s.",
-                 allowed=names or "—")
+        return _(
+            "That status change is not allowed. From here the case can go to: %(allowed)s.",
+            allowed=names or "—",
+        )
     if isinstance(exc, Invalid) and field_name == "owner_id":
         return _("Choose an active user as the owner.")
     if isinstance(exc, Invalid):

@@ -1,0 +1,5 @@
+"""JSON API of the analytics domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["analytics"])

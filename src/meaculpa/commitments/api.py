@@ -1,0 +1,5 @@
+"""JSON API of the commitments domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["commitments"])

@@ -1,0 +1,58 @@
+"""In-process domain events, so one domain reacts to another's change without importing it.
+
+A subscriber runs inside the publisher's transaction (same session), so whatever it writes
+(rows, audit events, jobs) commits or rolls back with the change that caused it. Keep
+subscribers quick: slow work belongs in a job they enqueue.
+
+Events and their keyword arguments:
+
+``case.opened``          session, actor, case_id
+``case.status_changed``  session, actor, case_id, old, new
+``case.owner_changed``   session, actor, case_id, old, new, note
+``message.inbound``      session, actor, message_id, case_id, customer_id
+``message.outbound``     session, actor, message_id, case_id  (agent replies, not notes)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Subscriber = Callable[..., None]
+_subscribers: dict[str, list[Subscriber]] = {}
+# Modules whose import registers subscribers (their ``actions`` usually).
+SUBSCRIBER_MODULES: tuple[str, ...] = (
+    "meaculpa.playbooks.subscribers",
+    "meaculpa.remedies.subscribers",
+    "meaculpa.commitments.subscribers",
+    "meaculpa.followups.subscribers",
+    "meaculpa.mail.subscribers",
+)
+_loaded = False
+
+
+def subscribe(event: str) -> Callable[[Subscriber], Subscriber]:
+    def register(fn: Subscriber) -> Subscriber:
+        handlers = _subscribers.setdefault(event, [])
+        if fn not in handlers:
+            handlers.append(fn)
+        return fn
+
+    return register
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    import importlib
+
+    for module in SUBSCRIBER_MODULES:
+        importlib.import_module(module)
+    _loaded = True
+
+
+def publish(event: str, **kwargs: Any) -> None:
+    _load()
+    for fn in list(_subscribers.get(event, ())):
+        fn(**kwargs)

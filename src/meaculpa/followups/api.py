@@ -1,0 +1,5 @@
+"""JSON API of the followups domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["followups"])

@@ -1,0 +1,5 @@
+"""JSON API of the playbooks domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["playbooks"])

@@ -1,0 +1,5 @@
+"""JSON API of the remedies domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["remedies"])

@@ -1,0 +1,1 @@
+"""Reactions of the remedies domain to other domains' events (see meaculpa.core.events)."""
