@@ -1703,13 +1703,14 @@ class _Seeder:
             manager = self.manager_for(lang)
             agents = [u for u in self.staff.values() if u.role == "agent" and u.id != case.owner_id]
             target = self.rng.choice(agents)
-            do_update_case(session, self.actor(manager), case, owner_id=target.id, owner_set=True)
             note = self.text(lang, "handover", None, dict(slots, agent=target.name))
-            do_add_reply(
+            do_update_case(
                 session,
                 self.actor(manager),
                 case,
-                ReplyIn.model_validate({"direction": "note", "text": note}),
+                owner_id=target.id,
+                owner_set=True,
+                handover_note=note,
             )
 
     def manager_for(self, lang: str) -> User:

@@ -145,8 +145,7 @@ def test_replies_and_notes(client, db, agent):
     case = make_case(client, agent, c["id"])
     r = client.post(
         f"/api/v1/cases/{case['id']}/messages",
-        json={"text": "Lamentamos el retraso; le llamamos hoy.",
-                          "direction": "outbound"},
+        json={"text": "Lamentamos el retraso; le llamamos hoy.", "direction": "outbound"},
         headers=agent.headers,
     )
     assert r.status_code == 201 and r.json()["author_id"] == agent.id
@@ -187,7 +186,18 @@ def test_agent_cannot_change_another_agents_case(client, db, agent, other_agent,
     r = client.patch(
         f"/api/v1/cases/{case['id']}", json={"owner_id": other_agent.id}, headers=manager.headers
     )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "handover_note"
+    r = client.patch(
+        f"/api/v1/cases/{case['id']}",
+        json={"owner_id": other_agent.id, "handover_note": "Le prometimos llamada el lunes."},
+        headers=manager.headers,
+    )
     assert r.status_code == 200 and r.json()["owner_id"] == other_agent.id
+    # The customer moves with the case, and the note is in the timeline for the new owner.
+    customer = client.get(f"/api/v1/customers/{c['id']}", headers=manager.headers).json()
+    assert customer["owner_id"] == other_agent.id
+    notes = client.get(f"/api/v1/cases/{case['id']}/messages", headers=manager.headers).json()
+    assert any(m["direction"] == "note" and "llamada el lunes" in m["text"] for m in notes["items"])
     r = client.patch(
         f"/api/v1/cases/{case['id']}", json={"owner_id": None}, headers=manager.headers
     )

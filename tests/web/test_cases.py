@@ -144,7 +144,8 @@ def test_status_severity_and_owner_change(signed_in, db, agent, other_agent):
     assert "No había nada que cambiar." in nothing.text
     handover = signed_in.post(
         f"/cases/{ids['case']}/update",
-        data={"csrf_token": token, "status": "in_progress", "owner_id": str(other_agent.id)},
+        data={"csrf_token": token, "status": "in_progress", "owner_id": str(other_agent.id),
+              "handover_note": "Pendiente de la devolución del pedido 4411."},
     )
     assert "Caso actualizado." in handover.text
     with db.reading() as s:

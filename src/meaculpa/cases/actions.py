@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meaculpa.accounts.models import User
@@ -134,19 +135,74 @@ def do_update_case(
         case.severity = severity
     if language is not None:
         case.language = language
-    if owner_set and owner_id != case.owner_id:
+    handover = owner_set and owner_id != case.owner_id
+    if handover:
         if owner_id is None:
             raise Invalid("a case always has an owner; hand it to someone", field="owner_id")
         _check_owner(session, owner_id)
-        case.owner_id = owner_id
+        if case.owner_id is not None and not (handover_note or "").strip():
+            raise Invalid(
+                "handing a customer to someone else needs a handover note for the new owner",
+                field="handover_note",
+            )
     if status is not None:
         _apply_status(case, CaseStatus(status))
     session.flush()
+    if handover:
+        assert owner_id is not None
+        _hand_over(session, actor, case, owner_id, (handover_note or "").strip())
     after = snapshot(case, CASE_FIELDS)
     if after != before:
         record(session, actor, "case.update", "case", case.id, before=before, after=after)
     _publish_changes(session, actor, case, before, after, handover_note)
     return case
+
+
+def _hand_over(session: Session, actor: Actor, case: Case, new_owner: int, note: str) -> None:
+    """One owner per customer: the customer and all their open cases move together, and the
+    note lands in the case's timeline as an internal note the new owner reads first."""
+    from meaculpa.messages.models import Message  # messages depend on cases, not the reverse
+
+    customer = session.get(Customer, case.customer_id)
+    assert customer is not None
+    previous = case.owner_id
+    others = session.scalars(
+        select(Case).where(
+            Case.customer_id == case.customer_id,
+            Case.status.in_(OPEN_STATUSES),
+            Case.id != case.id,
+        )
+    )
+    for other in [case, *others]:
+        other.owner_id = new_owner
+    customer.owner_id = new_owner
+    if note:
+        new_user = session.get(User, new_owner)
+        now = utcnow()
+        session.add(
+            Message(
+                case_id=case.id,
+                customer_id=case.customer_id,
+                direction="note",
+                channel=case.channel,
+                author_id=actor.id,
+                subject="",
+                text=f"[→ {new_user.name if new_user else new_owner}] {note}",
+                sent_at=now,
+                created_at=now,
+            )
+        )
+        case.message_count += 1
+    session.flush()
+    record(
+        session,
+        actor,
+        "case.handover",
+        "case",
+        case.id,
+        before={"owner_id": previous},
+        after={"owner_id": new_owner, "note": note},
+    )
 
 
 def _publish_changes(

@@ -90,6 +90,7 @@ async def update_case(case_id: int, data: CaseUpdate, actor: ApiActor, db: DB) -
             language=data.language.value if data.language else None,
             owner_id=data.owner_id,
             owner_set="owner_id" in data.model_fields_set,
+            handover_note=data.handover_note,
         )
         return CaseRead.model_validate(case)
 

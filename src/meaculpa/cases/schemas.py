@@ -42,4 +42,6 @@ class CaseUpdate(StrictModel):
     severity: Severity | None = None
     status: CaseStatus | None = None
     owner_id: int | None = None
+    # Required when ``owner_id`` hands the customer to someone else: what they need to know.
+    handover_note: str | None = Field(default=None, max_length=5000)
     language: Language | None = None

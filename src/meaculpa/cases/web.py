@@ -192,6 +192,7 @@ def case_update(
                 severity=severity,
                 owner_id=owner_id,
                 owner_set=owner_field and owner_id != case.owner_id,
+                handover_note=field(form, "handover_note") or None,
             )
             changed = before != (case.status, case.severity, case.owner_id)
     except ProblemError as exc:
