@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from meaculpa.core.audit import AuditEvent
 from meaculpa.customers.models import Customer
-from tests.conftest import audit_verbs
+from tests.conftest import audit_verbs, make_person
 
 
 def make_customer(client: Any, who: Any, email: str = "carmen@example.es", **extra: Any) -> dict:
@@ -372,3 +372,39 @@ def test_jobs_listing_is_for_managers(client, agent, manager):
     assert client.get("/api/v1/jobs", headers=agent.headers).status_code == 403
     assert client.get("/api/v1/jobs?status=failed", headers=manager.headers).json()["items"] == []
     assert client.get("/api/v1/jobs?status=bogus", headers=manager.headers).status_code == 422
+
+
+def test_internal_tasks_never_change_the_owner(client, db, agent, other_agent, manager):
+    team = client.post("/api/v1/teams", json={"name": "Facturación"}, headers=manager.headers)
+    team_id = team.json()["id"]
+    client.patch(f"/api/v1/users/{other_agent.id}", json={"team_id": team_id},
+                 headers=make_admin_headers(db))
+    c = make_customer(client, agent)
+    case = make_case(client, agent, c["id"], owner_id=agent.id)
+    r = client.post(f"/api/v1/cases/{case['id']}/tasks",
+                    json={"title": "Revisar la devolución", "team_id": team_id},
+                    headers=agent.headers)
+    assert r.status_code == 201, r.text
+    task = r.json()
+    assert task["status"] == "open"
+    assert client.get(f"/api/v1/cases/{case['id']}", headers=agent.headers).json()[
+        "owner_id"] == agent.id
+    # Someone outside the team may not close it; a member of the team may.
+    outsider = make_person(db, "agent", "nadie@example.com", "Nadie")
+    r = client.post(f"/api/v1/cases/tasks/{task['id']}/done", headers=outsider.headers)
+    assert r.status_code == 403
+    r = client.post(f"/api/v1/cases/tasks/{task['id']}/done", headers=other_agent.headers)
+    assert r.status_code == 200 and r.json()["status"] == "done"
+    assert r.json()["done_by_id"] == other_agent.id
+    listed = client.get(f"/api/v1/cases/{case['id']}/tasks", headers=agent.headers).json()
+    assert [t["title"] for t in listed] == ["Revisar la devolución"]
+    assert client.get(f"/api/v1/cases/{case['id']}", headers=agent.headers).json()[
+        "owner_id"] == agent.id
+    r = client.post(f"/api/v1/cases/{case['id']}/tasks", json={"title": ""},
+                    headers=agent.headers)
+    assert r.status_code == 422
+    assert "case.task.create" in audit_verbs(db) and "case.task.done" in audit_verbs(db)
+
+
+def make_admin_headers(db):
+    return make_person(db, "admin", "root@example.com", "Root").headers

@@ -21,6 +21,7 @@ def api_routes() -> list[tuple[str, str]]:
 
 
 ROUTES = api_routes()
+SPEC = create_app(Settings(database_url="sqlite://", environment="test")).openapi()
 
 
 def concrete(path: str, value: str = "999999") -> str:
@@ -67,29 +68,63 @@ def test_revoked_token_and_inactive_user(client, db, agent, admin):
 ID_ROUTES = [(m, p) for m, p in ROUTES if "{" in p]
 
 
+# Bodies whose rules go beyond what the OpenAPI schema says (cross-field checks).
+OVERRIDES = {
+    ("POST", "/api/v1/customers/{customer_id}/identities"): {"kind": "email", "value": "a@b.es"},
+    ("POST", "/api/v1/errors/{error_id}/affected"): {"customer_id": 1},
+}
+
+
+def example_body(method: str, path: str) -> object:
+    """A body that passes validation, built from the operation's OpenAPI request schema, so
+    the answer depends on the unknown id alone."""
+    if (method, path) in OVERRIDES:
+        return OVERRIDES[(method, path)]
+    op = SPEC["paths"][path][method.lower()]
+    content = op.get("requestBody", {}).get("content", {})
+    schema = content.get("application/json", {}).get("schema")
+    return None if schema is None else _example(schema)
+
+
+def _resolve(schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = SPEC["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _example(schema: dict) -> object:
+    schema = _resolve(schema)
+    if "anyOf" in schema:
+        options = [o for o in schema["anyOf"] if o.get("type") != "null"]
+        return _example(options[0]) if options else None
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties", {})
+        return {k: _example(props[k]) for k in schema.get("required", [])}
+    if kind == "array":
+        return [_example(schema["items"])] * schema.get("minItems", 0)
+    if kind == "integer":
+        return max(1, schema.get("minimum", 1))
+    if kind == "number":
+        return max(1, schema.get("minimum", 1))
+    if kind == "boolean":
+        return True
+    if schema.get("format") == "email":
+        return "someone@example.com"
+    if schema.get("format") == "date-time":
+        return "2099-01-01T10:00:00+00:00"
+    if schema.get("format") == "date":
+        return "2099-01-01"
+    return "x" * max(1, schema.get("minLength", 1))
+
+
 @pytest.mark.parametrize(("method", "path"), ID_ROUTES)
 def test_404_for_unknown_ids(client, admin, method, path):
-    bodies = {
-        "PATCH": {},
-        "POST": {
-            "reason": "x",
-            "text": "hola",
-            "kind": "email",
-            "value": "a@b.es",
-            "customer_id": 1,
-        },
-    }
-    body = bodies.get(method)
-    if path.endswith("/affected") and method == "POST":
-        body = {"customer_id": 1}
-    elif path.endswith("/identities") and method == "POST":
-        body = {"kind": "email", "value": "a@b.es"}
-    elif path.endswith("/messages") and method == "POST":
-        body = {"text": "hola"}
-    elif path.endswith("/reopen"):
-        body = {"reason": "no resuelto"}
+    body = example_body(method, path)
     r = client.request(method, concrete(path), json=body, headers=admin.headers)
-    assert r.status_code == 404, (path, r.text)
+    assert r.status_code == 404, (path, body, r.text)
     assert r.headers["content-type"] == "application/problem+json"
 
 

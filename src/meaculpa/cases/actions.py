@@ -3,9 +3,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from meaculpa.accounts.models import User
+from meaculpa.accounts.models import Team, User
 from meaculpa.accounts.queries import least_loaded_agent
-from meaculpa.cases.models import Case
+from meaculpa.cases.models import Case, CaseTask
 from meaculpa.core.audit import Actor, record, snapshot
 from meaculpa.core.clock import utcnow
 from meaculpa.core.enums import OPEN_STATUSES, CaseStatus
@@ -270,3 +270,62 @@ def note_inbound_activity(session: Session, actor: Actor, case: Case) -> None:
             before=before,
             after={"status": case.status},
         )
+
+
+def do_create_task(
+    session: Session,
+    actor: Actor,
+    case: Case,
+    *,
+    title: str,
+    team_id: int | None = None,
+    assignee_id: int | None = None,
+) -> CaseTask:
+    """Ask a colleague or another team for something. The case owner does not change."""
+    check_can_change(actor, case)
+    title = " ".join(title.split())
+    if not 1 <= len(title) <= 300:
+        raise Invalid("a task needs a title of 1 to 300 characters", field="title")
+    if team_id is not None and session.get(Team, team_id) is None:
+        raise Invalid(f"team {team_id} does not exist", field="team_id")
+    if assignee_id is not None:
+        _check_owner(session, assignee_id)
+    task = CaseTask(
+        case_id=case.id,
+        title=title,
+        team_id=team_id,
+        assignee_id=assignee_id,
+        created_by_id=actor.id,
+    )
+    session.add(task)
+    session.flush()
+    record(
+        session,
+        actor,
+        "case.task.create",
+        "case",
+        case.id,
+        after={"task_id": task.id, "title": title, "team_id": team_id, "assignee_id": assignee_id},
+    )
+    return task
+
+
+def do_complete_task(session: Session, actor: Actor, task: CaseTask) -> CaseTask:
+    """The assignee, a member of the task's team, the case owner or a manager closes it."""
+    case = session.get(Case, task.case_id)
+    assert case is not None
+    user = session.get(User, actor.id) if actor.id is not None else None
+    allowed = (
+        has_role(actor, "manager")
+        or actor.id in (task.assignee_id, case.owner_id)
+        or (task.team_id is not None and user is not None and user.team_id == task.team_id)
+    )
+    if not allowed:
+        raise Forbidden("only the task's assignee, its team, the case owner or a manager")
+    if task.status == "done":
+        return task
+    task.status = "done"
+    task.done_at = utcnow()
+    task.done_by_id = actor.id
+    record(session, actor, "case.task.done", "case", task.case_id, after={"task_id": task.id})
+    return task

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import Field
 
 from meaculpa.cases import actions, queries
-from meaculpa.cases.schemas import CaseCreate, CaseRead, CaseUpdate
+from meaculpa.cases.schemas import CaseCreate, CaseRead, CaseUpdate, TaskCreate, TaskRead
 from meaculpa.core.api import Cursor, Limit, awrite, paged
 from meaculpa.core.deps import DB, ApiActor, ReadSession
 from meaculpa.core.enums import CaseStatus, Channel, Severity
@@ -127,5 +127,33 @@ async def reply(case_id: int, data: ReplyIn, actor: ApiActor, db: DB) -> Any:
     def run(s: Any) -> Any:
         case = queries.access_case(s, actor, case_id)
         return MessageRead.model_validate(message_actions.do_add_reply(s, actor, case, data))
+
+    return await awrite(db, run)
+
+
+@router.get("/{case_id}/tasks", response_model=list[TaskRead])
+async def list_tasks(case_id: int, actor: ApiActor, session: ReadSession) -> Any:
+    """Internal tasks for other teams; they never change the case's owner."""
+    queries.access_case(session, actor, case_id)
+    return queries.list_tasks(session, case_id)
+
+
+@router.post("/{case_id}/tasks", response_model=TaskRead, status_code=status.HTTP_201_CREATED)
+async def create_task(case_id: int, data: TaskCreate, actor: ApiActor, db: DB) -> Any:
+    def run(s: Any) -> Any:
+        case = queries.access_case(s, actor, case_id)
+        task = actions.do_create_task(
+            s, actor, case, title=data.title, team_id=data.team_id, assignee_id=data.assignee_id
+        )
+        return TaskRead.model_validate(task)
+
+    return await awrite(db, run)
+
+
+@router.post("/tasks/{task_id}/done", response_model=TaskRead)
+async def complete_task(task_id: int, actor: ApiActor, db: DB) -> Any:
+    def run(s: Any) -> Any:
+        task = queries.access_task(s, actor, task_id)
+        return TaskRead.model_validate(actions.do_complete_task(s, actor, task))
 
     return await awrite(db, run)

@@ -7,11 +7,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from meaculpa.accounts.models import User
-from meaculpa.cases.models import Case
+from meaculpa.cases.models import Case, CaseTask
 from meaculpa.core.audit import Actor
 from meaculpa.core.enums import OPEN_STATUSES, SEVERITY_RANK, Severity
 from meaculpa.core.exceptions import NotFound
 from meaculpa.customers.models import Customer
+from meaculpa.insights.models import CaseInsight
 
 
 def get_case(session: Session, case_id: int) -> Case | None:
@@ -85,6 +86,18 @@ class InboxRow:
     customer_name: str
     owner_id: int | None
     owner_name: str | None
+    # From the latest inbound analysis (meaculpa.insights); None until it ran.
+    sentiment: str | None = None
+    negative_probability: float | None = None
+    anger_score: float | None = None
+    escalation: bool = False
+    escalation_kinds: tuple[str, ...] = ()
+    escalation_triggers: tuple[str, ...] = ()
+    urgency: str | None = None
+
+    @property
+    def angry(self) -> bool:
+        return self.anger_score is not None and self.anger_score >= 0.5
 
     @property
     def severity_rank(self) -> int:
@@ -95,6 +108,9 @@ INBOX_SORTS = {
     "oldest": (Case.opened_at.asc(), Case.id.asc()),
     "newest": (Case.opened_at.desc(), Case.id.desc()),
     "activity": (Case.last_message_at.desc(), Case.id.desc()),
+    # Most angry / most negative first; cases not analysed yet go last.
+    "anger": (CaseInsight.anger_score.desc().nulls_last(), Case.id.asc()),
+    "negative": (CaseInsight.negative_probability.desc().nulls_last(), Case.id.asc()),
 }
 
 
@@ -125,9 +141,17 @@ def inbox_page(
             Customer.name,
             Case.owner_id,
             User.name,
+            CaseInsight.sentiment,
+            CaseInsight.negative_probability,
+            CaseInsight.anger_score,
+            CaseInsight.escalation,
+            CaseInsight.escalation_kinds,
+            CaseInsight.escalation_triggers,
+            CaseInsight.urgency,
         )
         .join(Customer, Customer.id == Case.customer_id)
         .outerjoin(User, User.id == Case.owner_id)
+        .outerjoin(CaseInsight, CaseInsight.case_id == Case.id)
         .where(Case.status.in_(OPEN_STATUSES))
     )
     if owner_id is not None:
@@ -157,8 +181,28 @@ def inbox_page(
             customer_name=r[10],
             owner_id=r[11],
             owner_name=r[12],
+            sentiment=r[13],
+            negative_probability=r[14],
+            anger_score=r[15],
+            escalation=bool(r[16]),
+            escalation_kinds=tuple(r[17] or ()),
+            escalation_triggers=tuple(r[18] or ()),
+            urgency=r[19],
         )
         for r in session.execute(stmt)
     ]
     next_page = page + 1 if len(rows) > per_page else None
     return rows[:per_page], next_page
+
+
+def list_tasks(session: Session, case_id: int) -> list[CaseTask]:
+    return list(
+        session.scalars(select(CaseTask).where(CaseTask.case_id == case_id).order_by(CaseTask.id))
+    )
+
+
+def access_task(session: Session, actor: Actor, task_id: int) -> CaseTask:
+    task = session.get(CaseTask, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} does not exist")
+    return task

@@ -45,3 +45,22 @@ class CaseUpdate(StrictModel):
     # Required when ``owner_id`` hands the customer to someone else: what they need to know.
     handover_note: str | None = Field(default=None, max_length=5000)
     language: Language | None = None
+
+
+class TaskCreate(StrictModel):
+    title: str = Field(min_length=1, max_length=300)
+    team_id: int | None = None
+    assignee_id: int | None = None
+
+
+class TaskRead(ReadModel):
+    id: int
+    case_id: int
+    title: str
+    team_id: int | None
+    assignee_id: int | None
+    status: str
+    created_by_id: int | None
+    created_at: datetime
+    done_at: datetime | None
+    done_by_id: int | None

@@ -31,14 +31,14 @@ from meaculpa.web.pages import (
     redirect,
     render,
 )
-from meaculpa.web.panels import panels_for
+from meaculpa.web.panels import CasePanel, case_panel, panels_for
 
 router = APIRouter(include_in_schema=False)
 
 PER_PAGE = 50
 MAX_PAGE = 10_000
 SCOPES = ("mine", "all")
-SORTS = ("oldest", "newest", "activity")
+SORTS = ("oldest", "newest", "activity", "anger", "negative")
 
 
 def _choice(value: str | None, allowed: tuple[str, ...] | list[str], default: str | None) -> Any:
@@ -200,3 +200,71 @@ def case_update(
         return redirect(here)
     flash(request, _("Case updated.") if changed else _("Nothing to change."))
     return redirect(here)
+
+
+# --- internal tasks (a case-page panel) -------------------------------------------------------
+
+
+def _tasks_context(session: Any, user: Any, case: Any) -> dict[str, Any]:
+    from meaculpa.accounts.queries import list_teams
+
+    tasks = queries.list_tasks(session, case.id)
+    people = users_by_id(session, {t.assignee_id for t in tasks if t.assignee_id is not None})
+    return {
+        "tasks": tasks,
+        "people": people,
+        "teams": list_teams(session),
+        "assignable": list_users(session, active_only=True),
+    }
+
+
+case_panel(
+    CasePanel(
+        name="tasks",
+        template="cases/_tasks_panel.html",
+        context=_tasks_context,
+        area="main",
+        order=40,
+    )
+)
+
+
+@router.post("/cases/{case_id}/tasks", name="case_task_create")
+def case_task_create(
+    case_id: int, request: Request, user: CurrentUser, db: DB, form: PostedForm
+) -> Response:
+    _ = gettext(request)
+    here = f"/cases/{case_id}#tasks"
+    try:
+        with db.transaction() as session:
+            case = queries.access_case(session, user.actor, case_id)
+            actions.do_create_task(
+                session,
+                user.actor,
+                case,
+                title=field(form, "title"),
+                team_id=int_field(form, "team_id"),
+                assignee_id=int_field(form, "assignee_id"),
+            )
+    except ProblemError as exc:
+        flash(request, problem_message(_, exc), "error")
+        return redirect(here)
+    flash(request, _("Task created. You are still the customer's contact."))
+    return redirect(here)
+
+
+@router.post("/tasks/{task_id}/done", name="case_task_done")
+def case_task_done(
+    task_id: int, request: Request, user: CurrentUser, db: DB, form: PostedForm
+) -> Response:
+    _ = gettext(request)
+    try:
+        with db.transaction() as session:
+            task = queries.access_task(session, user.actor, task_id)
+            case_id = task.case_id
+            actions.do_complete_task(session, user.actor, task)
+    except ProblemError as exc:
+        flash(request, problem_message(_, exc), "error")
+        return redirect("/")
+    flash(request, _("Task done."))
+    return redirect(f"/cases/{case_id}#tasks")
