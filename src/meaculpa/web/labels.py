@@ -80,6 +80,13 @@ LABELS: dict[str, dict[str, str]] = {
         "manager": N_("Manager"),
         "admin": N_("Administrator"),
     },
+    "recovery_group": {
+        "all": N_("All cases"),
+        "team": N_("Team"),
+        "error_type": N_("Error type"),
+        "month": N_("Month"),
+        "week": N_("Week"),
+    },
 }
 
 STATUS_TITLES: dict[int, str] = {
