@@ -119,8 +119,9 @@ def test_enqueue_once_and_periodic_schedule(db):
         assert enqueue_once(s, "test.echo", "key-1") is not None
         s.flush()
         assert enqueue_once(s, "test.echo", "key-1") is None
-    assert schedule_periodic(db) == ["messages.purge_idempotency"]
-    assert schedule_periodic(db) == []  # already queued
+    first = schedule_periodic(db)
+    assert "messages.purge_idempotency" in first
+    assert schedule_periodic(db) == []  # all already queued
 
 
 def test_purge_idempotency_job_removes_old_keys(db):

@@ -159,3 +159,25 @@ def test_spanish_catalog_is_translated_and_not_fuzzy():
 
 def test_no_compiled_catalogs_are_shipped():
     assert not list((ROOT / "src" / "meaculpa" / "locale").rglob("*.mo"))
+
+
+def test_a_string_has_one_translation_across_catalogs():
+    """Domains keep their own .po files; the same msgid must mean the same everywhere,
+    or whichever file loads last would silently win."""
+    for language in LANGUAGES:
+        seen: dict[str, tuple[str, str]] = {}
+        for path in catalog_paths(language):
+            with path.open("rb") as fh:
+                catalog = read_po(fh, locale=language)
+            for message in catalog:
+                if not message.id or not isinstance(message.id, str):
+                    continue
+                text = message.string if isinstance(message.string, str) else ""
+                if message.id in seen:
+                    first_file, first_text = seen[message.id]
+                    assert first_text == text, (
+                        f"{language}: {message.id!r} is {first_text!r} in {first_file} "
+                        f"but {text!r} in {path.name}"
+                    )
+                else:
+                    seen[message.id] = (path.name, text)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from meaculpa.core.clock import utcnow
@@ -34,7 +34,11 @@ class CustomerIdentity(Base):
     """One way to recognise a customer: e-mail, phone, social handle, external id."""
 
     __tablename__ = "customer_identity"
-    __table_args__ = (UniqueConstraint("kind", "value", name="uq_customer_identity_kind_value"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "value", name="uq_customer_identity_kind_value"),
+        # Ingestion looks identities up by value first (any kind), then filters the kinds.
+        Index("ix_customer_identity_value", "value"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(

@@ -48,10 +48,10 @@ from meaculpa.core.security import csrf_token_matches, new_csrf_secret
 from meaculpa.web.labels import LABELS, label_id
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-PAGE_DOMAINS = ("accounts", "cases", "customers", "errors")
+# The shared layout first, then every domain's own ``<domain>/templates`` folder.
 TEMPLATE_DIRS = [
     PACKAGE_DIR / "web" / "templates",
-    *(PACKAGE_DIR / domain / "templates" for domain in PAGE_DOMAINS),
+    *sorted(p for p in PACKAGE_DIR.glob("*/templates") if p.parent.name != "web"),
 ]
 LANG_COOKIE = "lang"
 CSRF_FIELD = "csrf_token"
