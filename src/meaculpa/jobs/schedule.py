@@ -18,6 +18,9 @@ PERIODIC: dict[str, timedelta] = {
 
 def schedule_periodic(db: Database) -> list[str]:
     """Enqueue every periodic job whose interval has passed; return the kinds enqueued."""
+    from meaculpa.jobs.registry import load_handlers
+
+    load_handlers()  # domains add their periodic jobs when their jobs module is imported
     enqueued: list[str] = []
     now = utcnow()
     with db.transaction() as session:
