@@ -40,6 +40,7 @@ API_MODULES = (
     "meaculpa.commitments.api",
     "meaculpa.followups.api",
     "meaculpa.mail.api",
+    "meaculpa.insights.api",
     "meaculpa.analytics.api",
 )
 
@@ -95,5 +96,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     html_error = install_web(app, settings)
     install_error_handlers(app, html_error)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Raw e-mail carries attachments: that endpoint checks its own, larger limit.
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, own_limits=("/api/v1/inbound/email",)
+    )
     return app

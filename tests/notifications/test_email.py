@@ -35,6 +35,7 @@ def test_email_is_sent_once_with_threading_headers(db, mail_settings, smtp_serve
     assert received["Subject"] == "Sentimos el cobro duplicado"
     assert "Lucía" in received.get_content()
     assert received["From"] == "Olivar Hogar <atencion@olivar.example>"
+    assert received["Content-Language"] == "es"
     with db.reading() as s:
         email = s.get(OutboundEmail, email_id)
         assert email.status == "sent" and email.sent_at is not None

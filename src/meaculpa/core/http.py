@@ -94,14 +94,18 @@ def install_error_handlers(app: FastAPI, html_error: Any = None) -> None:
 
 
 class BodySizeLimit:
-    """Refuse request bodies above ``max_bytes`` with 413, declared or streamed."""
+    """Refuse request bodies above ``max_bytes`` with 413, declared or streamed.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    Paths in ``own_limits`` enforce a limit of their own (raw e-mail with attachments).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, own_limits: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.own_limits = own_limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.own_limits:
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):

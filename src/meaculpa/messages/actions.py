@@ -84,6 +84,11 @@ _SEL_OPEN_CASE = (
     .order_by(Case.id.desc())
     .limit(1)
 )
+_SEL_THREAD_CASE = select(Case.id, Case.status).where(
+    Case.id == bindparam("case_id"),
+    Case.customer_id == bindparam("customer_id"),
+    Case.status.in_(OPEN_STATUSES),
+)
 _SEL_ACTIVE = select(User.is_active).where(User.id == bindparam("user_id"))
 _INS_CUSTOMER = insert(_customer).returning(_customer.c.id)
 _INS_IDENTITY = insert(_identity)
@@ -125,10 +130,14 @@ def _existing(session: Session, channel: str, external_id: str) -> IngestOutcome
     )
 
 
-def do_ingest_message(session: Session, actor: Actor, data: InboundMessage) -> IngestOutcome:
+def do_ingest_message(
+    session: Session, actor: Actor, data: InboundMessage, *, thread_case_id: int | None = None
+) -> IngestOutcome:
     """Take an inbound message: find or create the customer, append to their open case or open one.
 
     Idempotent by ``(channel, external_id)``: the same message twice returns the first.
+    ``thread_case_id`` names the case a channel threaded the message to (an e-mail reply): it
+    is used when that case is open and belongs to the customer found, never otherwise.
     """
     channel = data.channel.value
     if data.external_id:
@@ -176,7 +185,13 @@ def do_ingest_message(session: Session, actor: Actor, data: InboundMessage) -> I
                     after={"identities": added},
                 )
             )
-        open_case = conn.execute(_SEL_OPEN_CASE, {"customer_id": customer_id}).first()
+        open_case = None
+        if thread_case_id is not None:
+            open_case = conn.execute(
+                _SEL_THREAD_CASE, {"case_id": thread_case_id, "customer_id": customer_id}
+            ).first()
+        if open_case is None:
+            open_case = conn.execute(_SEL_OPEN_CASE, {"customer_id": customer_id}).first()
         if open_case is not None:
             case_id, case_status = open_case
     else:

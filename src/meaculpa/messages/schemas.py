@@ -16,6 +16,8 @@ class AttachmentIn(StrictModel):
     content_type: str = Field(default="application/octet-stream", max_length=255)
     size: int = Field(ge=0, le=50 * 1024 * 1024)
     url: str | None = Field(default=None, max_length=2000)
+    # SHA-256 of the stored bytes, when meaculpa keeps the file (e-mail attachments).
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
     @field_validator("filename")
     @classmethod
@@ -73,6 +75,7 @@ class AttachmentRead(ReadModel):
     content_type: str
     size: int
     url: str | None = None
+    sha256: str | None = None
 
 
 class MessageRead(ReadModel):

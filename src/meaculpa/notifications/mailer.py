@@ -19,7 +19,6 @@ def build_message(email: OutboundEmail, settings: Settings) -> EmailMessage:
     msg["Subject"] = email.subject
     msg["Message-ID"] = email.message_id
     msg["Date"] = format_datetime(utcnow())
-    msg["Content-Language"] = email.language
     # Tell well-behaved auto-responders not to answer (RFC 3834).
     msg["Auto-Submitted"] = "auto-generated" if email.kind != "reply" else "no"
     if email.in_reply_to:
@@ -29,6 +28,8 @@ def build_message(email: OutboundEmail, settings: Settings) -> EmailMessage:
     msg.set_content(email.text)
     if email.html:
         msg.add_alternative(email.html, subtype="html")
+    # After the body: set_content() would drop a Content-Language set earlier.
+    msg["Content-Language"] = email.language
     return msg
 
 
