@@ -369,5 +369,22 @@ def demo(host: str, port: int, no_serve: bool, customers: int) -> None:
         _run_server(host, port, 1)
 
 
+# --- text analysis (meaculpa.insights) -----------------------------------------------------------
+from meaculpa.insights.cli import analysis_group, analyze_command  # noqa: E402
+
+main.add_command(analyze_command)
+main.add_command(analysis_group)
+
+# --- reports (meaculpa.analytics) ----------------------------------------------------------------
+from meaculpa.analytics.cli import report_group  # noqa: E402
+
+main.add_command(report_group)
+
+# --- e-mail channel (meaculpa.mail) ------------------------------------------------------------
+from meaculpa.mail.cli import mail_group  # noqa: E402
+
+main.add_command(mail_group)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

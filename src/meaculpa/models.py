@@ -21,6 +21,7 @@ MODEL_MODULES = (
     "meaculpa.commitments.models",
     "meaculpa.followups.models",
     "meaculpa.mail.models",
+    "meaculpa.insights.models",
 )
 
 for _module in MODEL_MODULES:

@@ -86,7 +86,7 @@ def do_open_case(
     session.add(case)
     session.flush()
     record(session, actor, "case.create", "case", case.id, after=snapshot(case, CASE_FIELDS))
-    publish("case.opened", session=session, actor=actor, case_id=case.id)
+    publish("case.opened", session=session, actor=actor, case_id=case.id, new_customer=False)
     return case
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -104,7 +105,7 @@ class InboxRow:
         return SEVERITY_RANK[Severity(self.severity)]
 
 
-INBOX_SORTS = {
+INBOX_SORTS: dict[str, tuple[Any, ...]] = {
     "oldest": (Case.opened_at.asc(), Case.id.asc()),
     "newest": (Case.opened_at.desc(), Case.id.desc()),
     "activity": (Case.last_message_at.desc(), Case.id.desc()),

@@ -6,11 +6,13 @@ subscribers quick: slow work belongs in a job they enqueue.
 
 Events and their keyword arguments:
 
-``case.opened``          session, actor, case_id
+``case.opened``          session, actor, case_id, new_customer
 ``case.status_changed``  session, actor, case_id, old, new
 ``case.owner_changed``   session, actor, case_id, old, new, note
 ``message.inbound``      session, actor, message_id, case_id, customer_id
 ``message.outbound``     session, actor, message_id, case_id  (agent replies, not notes)
+``remedy.<state>``       session, actor, remedy_id, case_id  (proposed, approved, delivered,
+                         rejected, cancelled)
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ SUBSCRIBER_MODULES: tuple[str, ...] = (
     "meaculpa.commitments.subscribers",
     "meaculpa.followups.subscribers",
     "meaculpa.mail.subscribers",
+    "meaculpa.insights.subscribers",
 )
 _loaded = False
 

@@ -38,6 +38,7 @@ JOB_MODULES = (
     "meaculpa.commitments.jobs",
     "meaculpa.followups.jobs",
     "meaculpa.mail.jobs",
+    "meaculpa.insights.jobs",
 )
 
 _settings: ContextVar[Settings | None] = ContextVar("meaculpa_job_settings", default=None)

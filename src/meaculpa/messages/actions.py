@@ -330,7 +330,13 @@ def do_ingest_message(
     )
     conn.execute(_INS_AUDIT, audit)
     if case_created:
-        publish("case.opened", session=session, actor=actor, case_id=case_id)
+        publish(
+            "case.opened",
+            session=session,
+            actor=actor,
+            case_id=case_id,
+            new_customer=customer_created,
+        )
     if woken:
         publish(
             "case.status_changed",

@@ -29,6 +29,7 @@ PAGE_MODULES = (
     "meaculpa.commitments.web",
     "meaculpa.followups.web",
     "meaculpa.mail.web",
+    "meaculpa.insights.web",
     "meaculpa.analytics.web",
 )
 SESSION_COOKIE = "meaculpa_session"
