@@ -69,3 +69,23 @@ def test_recovery_figures(db, client, agent, manager):
                      headers=manager.headers)
     assert bad.status_code == 422
     assert client.get(query + "&group_by=colour", headers=manager.headers).status_code == 422
+
+
+def test_promises_count_in_the_figures(db, client, agent, manager):
+    from meaculpa.commitments.models import Commitment
+
+    a = agent.actor
+    case_id = make_case(db, a, "tres@example.es")
+    with at(1), db.transaction() as s:
+        from meaculpa.cases.models import Case
+
+        case = s.get(Case, case_id)
+        for state in ("kept", "kept", "broken", "open", "cancelled"):
+            s.add(Commitment(case_id=case_id, customer_id=case.customer_id, owner_id=a.id,
+                             kind="call_back", state=state,
+                             due_at=T0 + timedelta(hours=5)))
+    r = client.get("/api/v1/analytics/recovery?from=2026-03-01&to=2026-03-31",
+                   headers=manager.headers).json()
+    [group] = r["groups"]
+    assert (group["promises_kept"], group["promises_broken"]) == (2, 1)
+    assert group["promise_keeping_rate"] == 0.667

@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from meaculpa.accounts.models import Team, User
@@ -82,6 +82,46 @@ def fact_source(fn: FactSource) -> FactSource:
     return fn
 
 
+def _chunks(ids: list[int], size: int = 500) -> Iterable[list[int]]:
+    return (ids[i : i + size] for i in range(0, len(ids), size))
+
+
+@fact_source
+def _promises(session: Session, facts: dict[int, CaseFacts]) -> None:
+    """Promises made on the cases: kept and broken ones (open or cancelled ones do not count)."""
+    from meaculpa.commitments.models import Commitment
+
+    for chunk in _chunks(list(facts)):
+        rows = session.execute(
+            select(Commitment.case_id, Commitment.state, func.count())
+            .where(Commitment.case_id.in_(chunk), Commitment.state.in_(("kept", "broken")))
+            .group_by(Commitment.case_id, Commitment.state)
+        )
+        for case_id, state, n in rows:
+            if state == "kept":
+                facts[case_id].commitments_kept += n
+            else:
+                facts[case_id].commitments_broken += n
+
+
+@fact_source
+def _satisfaction(session: Session, facts: dict[int, CaseFacts]) -> None:
+    """The customers' answers to the follow-up after resolution."""
+    from meaculpa.followups.models import Followup
+
+    for chunk in _chunks(list(facts)):
+        rows = session.execute(
+            select(Followup.case_id, Followup.solved, Followup.rating).where(
+                Followup.case_id.in_(chunk), Followup.answered_at.is_not(None)
+            )
+        )
+        for case_id, solved, rating in rows:
+            if rating is not None:
+                facts[case_id].satisfaction.append(int(rating))
+            if solved is not None:
+                facts[case_id].solved_answers.append(bool(solved))
+
+
 def collect(session: Session, since: datetime, until: datetime) -> dict[int, CaseFacts]:
     """The facts of every case opened in ``[since, until)``."""
     rows = session.execute(
@@ -121,7 +161,7 @@ def collect(session: Session, since: datetime, until: datetime) -> dict[int, Cas
         for r in rows
     }
     ids = list(facts)
-    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+    for chunk in _chunks(ids):
         outbound = session.execute(
             select(Message.id, Message.case_id, Message.sent_at, Message.text, Case.language)
             .join(Case, Case.id == Message.case_id)
