@@ -60,13 +60,15 @@ def thread_message_ids(
 ) -> tuple[str | None, list[str]]:
     """``(last inbound Message-ID, References)`` for a reply on this case.
 
-    References list the case's e-mails in the order they were written (received and sent),
-    at most ``limit`` of them, ending with the message answered.
+    References list the case's e-mails in the order meaculpa received or wrote them, at most
+    ``limit`` of them, ending with the message answered. Received e-mails are placed by when
+    they arrived, not by their Date header: senders' clocks and second-precision dates would
+    otherwise put a reply before the e-mail it answers.
     """
     inbound: list[tuple[Any, str]] = [
         (row[1], str(row[0]))
         for row in session.execute(
-            select(Message.external_id, Message.sent_at).where(
+            select(Message.external_id, Message.created_at).where(
                 Message.case_id == case_id,
                 Message.channel == EMAIL,
                 Message.direction == Direction.inbound.value,
