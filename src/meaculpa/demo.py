@@ -19,6 +19,7 @@ demo twice never seeds twice and a failed seeding leaves nothing behind.
 
 from __future__ import annotations
 
+import heapq
 import random
 import time
 import unicodedata
@@ -29,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from meaculpa.accounts.actions import (
@@ -43,10 +44,14 @@ from meaculpa.accounts.queries import get_organisation, get_user_by_email
 from meaculpa.accounts.schemas import OrganisationUpdate, TeamCreate, UserCreate
 from meaculpa.cases.actions import do_reopen_case, do_update_case
 from meaculpa.cases.models import Case
+from meaculpa.commitments.actions import MailContext, do_keep_commitment
+from meaculpa.commitments.jobs import mark_missed
+from meaculpa.commitments.models import Commitment
 from meaculpa.core.audit import Actor
 from meaculpa.core.clock import override as clock_override
 from meaculpa.core.clock import utcnow
 from meaculpa.core.db import Database
+from meaculpa.core.exceptions import Conflict, NotFound
 from meaculpa.core.security import hash_password
 from meaculpa.customers.models import Customer
 from meaculpa.errors.actions import (
@@ -57,9 +62,25 @@ from meaculpa.errors.actions import (
 )
 from meaculpa.errors.models import AffectedCustomer, Error
 from meaculpa.errors.schemas import AffectedIn, AffectedUpdate, ErrorCreate, ErrorUpdate
+from meaculpa.followups.actions import do_answer_followup, do_send_followup
+from meaculpa.followups.models import Followup
+from meaculpa.followups.schemas import AnswerIn
 from meaculpa.messages.actions import do_add_reply, do_ingest_message
 from meaculpa.messages.models import Message
 from meaculpa.messages.schemas import InboundMessage, ReplyIn
+from meaculpa.notifications.models import OutboundEmail
+from meaculpa.playbooks.actions import do_mark_step_done
+from meaculpa.playbooks.models import CaseStep
+from meaculpa.remedies.actions import (
+    do_approve_remedy,
+    do_deliver_remedy,
+    do_propose_remedy,
+    do_reject_remedy,
+)
+from meaculpa.remedies.models import Remedy
+from meaculpa.remedies.queries import load_policy
+from meaculpa.remedies.schemas import RemedyCreate
+from meaculpa.settings import Settings
 
 DEMO_ADMIN_EMAIL = "admin@demo.meaculpa"
 DEMO_PASSWORD = "meaculpa-demo"  # noqa: S105 - a published demo password, printed on start
@@ -78,6 +99,9 @@ class DemoResult:
     users: int
     seconds: float
     login: str | None
+    # Promises (kept, broken), remedies (delivered, rejected), checklist steps done and
+    # follow-up answers; empty when nothing was seeded.
+    recovery: dict[str, int] = field(default_factory=dict)
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -1047,6 +1071,247 @@ GENERIC: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
+# --- the recovery layer: promises, remedies, follow-up answers --------------------------------
+# Promises agents add to their replies, worded so the commitment extraction reads them (each
+# is checked in tests/cli/test_demo.py); slots as in TOPICS.
+PROMISES: dict[str, dict[str, tuple[str, ...]]] = {
+    "es": {
+        "double_charge": (
+            "Te devolveremos el importe del cargo duplicado en {refund_days} días hábiles.",
+            "Te reembolsaremos los {amount} en un plazo de {refund_days} días hábiles.",
+            "Te llamaremos mañana antes de las 12 para confirmarte la devolución.",
+        ),
+        "late_delivery": (
+            "Tu pedido te llegará el viernes como muy tarde.",
+            "Te confirmaremos la nueva fecha de entrega en 48 horas.",
+            "Te llamaremos mañana antes de las 12 con la franja de entrega.",
+        ),
+        "wrong_order": (
+            "Te enviaremos un producto nuevo mañana por la mañana y el mensajero recogerá "
+            "el equivocado.",
+            "Tu pedido te llegará el viernes, esta vez con el producto correcto.",
+            "Te escribiremos mañana con el número de seguimiento del reenvío.",
+        ),
+        "billing_error": (
+            "Te devolveremos la diferencia en 5 días hábiles.",
+            "Te enviaremos la factura corregida mañana.",
+            "Te llamaremos mañana antes de las 12 para explicarte la factura.",
+        ),
+        "rude_service": (
+            "Te llamaré mañana antes de las 12 para disculparme en persona.",
+            "Te escribiremos el lunes, cuando hayamos revisado la conversación.",
+        ),
+        "broken_product": (
+            "Te enviaremos un producto nuevo mañana por la mañana.",
+            "Tu pedido te llegará el viernes con la unidad nueva.",
+            "Un técnico pasará el jueves por la mañana a recoger {the_product}.",
+        ),
+        "missed_callback": (
+            "Te llamaremos mañana antes de las 12, sin falta.",
+            "Un técnico pasará el jueves por la mañana a revisar {the_product}.",
+            "Te llamaré hoy antes de las 18:00.",
+        ),
+        "reapology": (
+            "Te llamaré mañana antes de las 12 para comprobar que todo está bien.",
+            "Te escribiremos el lunes para confirmar que no ha vuelto a pasar.",
+        ),
+    },
+    "en": {
+        "double_charge": (
+            "We will refund the duplicate charge within {refund_days} working days.",
+            "We will refund the {amount} within {refund_days} working days.",
+            "We'll call you back tomorrow before noon to confirm the refund.",
+        ),
+        "late_delivery": (
+            "Your order will arrive by Friday at the latest.",
+            "We'll confirm the new delivery date within 48 hours.",
+            "We'll call you back tomorrow before noon with the delivery slot.",
+        ),
+        "wrong_order": (
+            "We will send you a replacement tomorrow and the driver will collect the wrong item.",
+            "Your replacement will arrive by Friday.",
+            "I will email you the tracking number tomorrow.",
+        ),
+        "billing_error": (
+            "We will refund the difference within 5 working days.",
+            "I will email you the corrected invoice tomorrow.",
+        ),
+        "rude_service": (
+            "I will call you tomorrow before noon to apologise in person.",
+            "I will email you on Monday once I have reviewed the conversation.",
+        ),
+        "broken_product": (
+            "We will send you a replacement tomorrow.",
+            "Your replacement will arrive by Friday.",
+            "A technician will visit on Thursday morning to collect the {product}.",
+        ),
+        "missed_callback": (
+            "We'll call you back tomorrow before noon, without fail.",
+            "A technician will visit on Thursday morning.",
+            "I will call you today before 6 pm.",
+        ),
+        "reapology": (
+            "I will call you tomorrow before noon to check everything is fine.",
+            "I will email you on Monday to confirm it has not happened again.",
+        ),
+    },
+}
+
+# What the owner proposes to make good, by topic: (kind, amount in EUR or None, description
+# in Spanish, in English). "{amount_value}" is the order's amount.
+REMEDIES: dict[str, tuple[tuple[str, str | None, str, str], ...]] = {
+    "double_charge": (
+        (
+            "refund",
+            "{amount_value}",
+            "Devolución del cargo duplicado del pedido {order}",
+            "Refund of the duplicate charge on order {order}",
+        ),
+        (
+            "compensation",
+            "10.00",
+            "Cupón de 10 € y reembolso de la comisión del banco",
+            "€10 voucher and the bank's overdraft fee paid back",
+        ),
+    ),
+    "late_delivery": (
+        (
+            "refund",
+            "4.95",
+            "Devolución de los gastos de envío del pedido {order}",
+            "Delivery fee of order {order} refunded",
+        ),
+        (
+            "credit",
+            "15.00",
+            "Saldo de 15 € para la próxima compra",
+            "€15 store credit for the next order",
+        ),
+    ),
+    "wrong_order": (
+        (
+            "replacement_or_redo",
+            None,
+            "Reenvío urgente del pedido correcto y recogida del equivocado",
+            "Express dispatch of the right item and collection of the wrong one",
+        ),
+        ("compensation", "10.00", "Cupón de 10 € por las molestias", "€10 voucher for the trouble"),
+    ),
+    "billing_error": (
+        (
+            "refund",
+            "{amount_value}",
+            "Devolución de la diferencia de la factura {invoice}",
+            "Refund of the difference on invoice {invoice}",
+        ),
+        ("credit", "9.99", "Un mes de Olivar Plus sin coste", "One month of Olivar Plus free"),
+    ),
+    "rude_service": (
+        (
+            "gift_or_surprise",
+            "25.00",
+            "Tarjeta regalo de 25 € con una disculpa por escrito",
+            "€25 gift card with a written apology",
+        ),
+        (
+            "upgrade_or_better_service",
+            None,
+            "Atención personal de la responsable del turno",
+            "Personal service from the shift lead",
+        ),
+    ),
+    "broken_product": (
+        (
+            "replacement_or_redo",
+            "{amount_value}",
+            "Sustitución sin coste del {product}",
+            "Free replacement of the {product}",
+        ),
+        (
+            "refund",
+            "{amount_value}",
+            "Reembolso completo del {product}",
+            "Full refund of the {product}",
+        ),
+    ),
+    "missed_callback": (
+        (
+            "upgrade_or_better_service",
+            None,
+            "Visita prioritaria del técnico",
+            "Priority technician visit",
+        ),
+        (
+            "compensation",
+            "15.00",
+            "Cupón de 15 € por la llamada que no hicimos",
+            "€15 voucher for the call we did not make",
+        ),
+    ),
+}
+# Proposals a manager turns down, and why (the owner then proposes the usual remedy).
+GENEROUS = {
+    "es": (
+        (
+            "compensation",
+            "120.00",
+            "Compensación de 120 € por las molestias",
+            "Desproporcionado para este error: devuelve lo cobrado de más y ofrece un cupón.",
+        ),
+        (
+            "gift_or_surprise",
+            "80.00",
+            "Tarjeta regalo de 80 €",
+            "Supera lo que damos por este tipo de error; aplica la política estándar.",
+        ),
+    ),
+    "en": (
+        (
+            "compensation",
+            "120.00",
+            "€120 compensation for the trouble",
+            "Out of proportion for this mistake: refund what we overcharged and add a voucher.",
+        ),
+        (
+            "gift_or_surprise",
+            "80.00",
+            "€80 gift card",
+            "More than we give for this kind of error; apply the standard policy.",
+        ),
+    ),
+}
+# What customers write with their follow-up answer: (rating, solved) -> comments.
+FOLLOWUP_COMMENTS = {
+    "es": {
+        "happy": (
+            "Todo perfecto, gracias por la rapidez.",
+            "Me gustó que reconocierais el error sin excusas.",
+            "",
+            "",
+        ),
+        "meh": ("Al final se solucionó, pero tardasteis demasiado.", ""),
+        "unsolved": (
+            "El reembolso todavía no ha llegado.",
+            "El problema ha vuelto a aparecer.",
+            "Nadie me llamó cuando dijisteis.",
+        ),
+    },
+    "en": {
+        "happy": (
+            "All sorted, thanks for being so quick.",
+            "I appreciated that you owned the mistake.",
+            "",
+            "",
+        ),
+        "meh": ("Sorted in the end, but it took far too long.", ""),
+        "unsolved": (
+            "The refund has still not arrived.",
+            "The problem is back.",
+            "Nobody called when you said they would.",
+        ),
+    },
+}
+
 # The company's own record of its mistakes: (topic, type, severity, final status,
 # reporter "es"/"en", proactive, title, description, root cause).
 ERRORS: tuple[tuple[str, str, str, str, str, bool, str, str, str], ...] = (
@@ -1137,12 +1402,12 @@ ERRORS: tuple[tuple[str, str, str, str, str, bool, str, str, str], ...] = (
 )
 
 STATUS_WEIGHTS = {
-    "new": 13,
-    "acknowledged": 12,
-    "in_progress": 20,
-    "waiting_on_customer": 13,
-    "resolved": 20,
-    "closed": 14,
+    "new": 10,
+    "acknowledged": 10,
+    "in_progress": 18,
+    "waiting_on_customer": 11,
+    "resolved": 28,
+    "closed": 18,
 }
 # How many days ago a case in each final status was opened (range).
 STATUS_AGE = {
@@ -1548,7 +1813,11 @@ class _Story:
             matching = sorted((p for p in plans if p.topic == topic), key=lambda p: p.steps[0][0])
             if not matching:
                 continue
-            complainers = matching[: rng.randint(4, 12)]
+            # Roughly half the cases about this kind of mistake come from the error; the
+            # others have their own causes.
+            share = rng.uniform(0.4, 0.6)
+            k = max(min(4, len(matching)), round(len(matching) * share))
+            complainers = sorted(rng.sample(matching, k), key=lambda p: p.steps[0][0])
             first_seen = complainers[0].steps[0][0]
             if proactive:
                 detected = first_seen - self.hours(6, 48)
@@ -1600,13 +1869,31 @@ def _story_time(clock: _StoryClock, session: Session) -> Iterator[None]:
 
 
 class _Seeder:
-    def __init__(self, session: Session, story: _Story, clock: _StoryClock) -> None:
+    def __init__(
+        self,
+        session: Session,
+        story: _Story,
+        clock: _StoryClock,
+        *,
+        recovery_rng: random.Random | None = None,
+        settings: Settings | None = None,
+        schedule: Callable[[datetime, Callable[[], None]], None] | None = None,
+    ) -> None:
         self.session = session
         self.story = story
         self.rng = story.rng
         self.clock = clock
         self.staff: dict[str, User] = {}
         self.system = Actor.system("demo")
+        # The recovery layer (promises, remedies, checklists, follow-ups) draws from its own
+        # generator, so the conversations stay the ones the base story tells.
+        self.rr = recovery_rng or random.Random(SEED + 1)  # noqa: S311 - not a secret
+        self.settings = settings or _settings()
+        self.mail = MailContext(self.settings.mail_domain, self.settings.base_url)
+        self._schedule = schedule
+        # Nothing the recovery layer adds happens after this moment.
+        self.limit = story.now - timedelta(minutes=3)
+        self.followups_seen: set[int] = set()
 
     def actor(self, user: User) -> Actor:
         return Actor(kind="user", id=user.id, label=user.email, role=user.role)
@@ -1678,14 +1965,20 @@ class _Seeder:
         if kind == "reply":
             body_key, status = parts[1], (parts[2] if len(parts) > 2 else None)
             text = self.reply_text(
-                lang, plan.topic, body_key, slots, short=plan.channel in CHAT_LIKE
+                lang,
+                plan.topic,
+                body_key,
+                slots,
+                short=plan.channel in CHAT_LIKE,
+                promise=self.promise(lang, plan.topic, body_key, slots),
             )
-            do_add_reply(
+            message = do_add_reply(
                 session,
                 actor,
                 case,
                 ReplyIn.model_validate({"direction": "outbound", "text": text, "status": status}),
             )
+            self.after_reply(plan, case, message, body_key)
         elif kind == "note":
             notes = TOPICS[plan.topic][lang]["note"]
             text = notes[min(int(parts[1]), len(notes) - 1)].format_map(slots)
@@ -1693,6 +1986,11 @@ class _Seeder:
                 session, actor, case, ReplyIn.model_validate({"direction": "note", "text": text})
             )
         elif kind == "status":
+            if parts[1] == "closed" and case.status != "resolved":
+                # The customer's follow-up answer reopened it: it closes after it is resolved
+                # again (see _answer_followup).
+                plan.detail["close_later"] = True
+                return
             do_update_case(session, actor, case, status=parts[1])
         elif kind == "reopen":
             manager = self.manager_for(lang)
@@ -1713,12 +2011,21 @@ class _Seeder:
                 handover_note=note,
             )
 
+        self.watch_followups(plan)
+
     def manager_for(self, lang: str) -> User:
         email = "marta.ruiz@demo.meaculpa" if lang == "es" else "helen.carter@demo.meaculpa"
         return self.staff[email]
 
     def reply_text(
-        self, lang: str, topic: str, key: str, slots: dict[str, str], *, short: bool = False
+        self,
+        lang: str,
+        topic: str,
+        key: str,
+        slots: dict[str, str],
+        *,
+        short: bool = False,
+        promise: str | None = None,
     ) -> str:
         greeting = self.text(lang, "greeting", None, slots)
         signoff = self.text(lang, "signoff", None, slots)
@@ -1741,6 +2048,8 @@ class _Seeder:
             body = self.text(lang, "closing", None, slots)
         else:
             body = self.text(lang, key, None, slots)
+        if promise:
+            body = f"{body} {promise}"
         if short:
             return f"{greeting} {body}\n{signoff}"
         return f"{greeting}\n\n{body}\n\n{signoff}"
@@ -1813,6 +2122,296 @@ class _Seeder:
             persona.customer_id = outcome.customer.id
             persona.first_contact = self.clock.now
         plan.case_id = outcome.case.id
+
+    # --- the recovery layer --------------------------------------------------------------------
+    # Promises kept or missed, remedies, checklist steps and follow-up answers are decided as
+    # the story is replayed and scheduled at their own story moment (never after ``limit``).
+
+    def later(self, when: datetime, run: Callable[[], None]) -> None:
+        if self._schedule is None or when > self.limit:
+            return
+        self._schedule(max(when, self.clock.now), run)
+
+    def _case(self, plan: _CasePlan) -> Case:
+        assert plan.case_id is not None
+        case = self.session.get(Case, plan.case_id)
+        assert case is not None
+        return case
+
+    def _owner(self, case: Case) -> User:
+        owner = self.session.get(User, case.owner_id) if case.owner_id else None
+        return owner or self.staff["marta.ruiz@demo.meaculpa"]
+
+    def _team_manager(self, user: User) -> User:
+        helen = self.staff["helen.carter@demo.meaculpa"]
+        return (
+            helen
+            if user.team_id is not None and user.team_id == helen.team_id
+            else (self.staff["marta.ruiz@demo.meaculpa"])
+        )
+
+    def promise(self, lang: str, topic: str, key: str, slots: dict[str, str]) -> str | None:
+        """A promise with a date for the reply, or None: most apologies give one."""
+        rr = self.rr
+        if key == "apology" and rr.random() < 0.85:
+            return rr.choice(PROMISES[lang][topic]).format_map(slots)
+        if key == "reapology":
+            return rr.choice(PROMISES[lang]["reapology"]).format_map(slots)
+        if key == "ask" and rr.random() < 0.3:
+            return rr.choice(PROMISES[lang][topic]).format_map(slots)
+        return None
+
+    def after_reply(self, plan: _CasePlan, case: Case, message: Message, key: str) -> None:
+        now = self.clock.now
+        promises = list(
+            self.session.scalars(
+                select(Commitment)
+                .where(Commitment.message_id == message.id)
+                .order_by(Commitment.id)
+            )
+        )
+        for commitment in promises:
+            self._plan_commitment(plan, commitment)
+        minutes = timedelta(minutes=self.rr.uniform(2, 25))
+        if key in ("apology", "reapology") and not plan.detail.get("checked_apology"):
+            plan.detail["checked_apology"] = True
+            for step, share in (("acknowledge", 0.85), ("apologise", 0.85), ("empathise", 0.5)):
+                if self.rr.random() < share:
+                    self.later(now + minutes, self._step_done(plan, step))
+            self._plan_remedy(plan)
+        if any(c.due_at is not None for c in promises) and self.rr.random() < 0.7:
+            self.later(now + minutes, self._step_done(plan, "give_date"))
+        if key.startswith("fix") and self.rr.random() < 0.7:
+            self.later(now + minutes, self._step_done(plan, "explain"))
+        if key == "closing" and self.rr.random() < 0.8:
+            self.later(now + minutes, self._step_done(plan, "follow_up"))
+
+    def _step_done(self, plan: _CasePlan, step: str) -> Callable[[], None]:
+        def run() -> None:
+            done: set[str] = plan.detail.setdefault("steps_done", set())
+            if step in done:
+                return
+            case = self._case(plan)
+            try:
+                do_mark_step_done(self.session, self.actor(self._owner(case)), case, step)
+            except (Conflict, NotFound):
+                return
+            done.add(step)
+
+        return run
+
+    # promises
+    def _plan_commitment(self, plan: _CasePlan, commitment: Commitment) -> None:
+        """Most promises are kept before they fall due; some are missed and the periodic scan
+        marks them broken a few minutes after their due time."""
+        rr, now = self.rr, self.clock.now
+        cid = commitment.id
+        if commitment.due_at is None:
+            # Kept with the owner's next move on the case, if there is one.
+            after = [t for t, kind, _ in plan.steps if t > now and kind != "in"]
+            if after and rr.random() < 0.8:
+                self.later(after[0] - timedelta(minutes=rr.uniform(1, 10)), self._keep(cid))
+            return
+        due = commitment.due_at.astimezone(UTC)
+        if due <= self.limit:
+            if rr.random() < 0.8:
+                earliest = max(now + timedelta(minutes=10), due - timedelta(hours=8))
+                latest = due - timedelta(minutes=2)
+                if latest <= earliest:
+                    earliest = now + (due - now) / 2
+                when = earliest + (latest - earliest) * rr.random()
+                self.later(when, self._keep(cid))
+            else:
+                self.later(due + timedelta(minutes=rr.uniform(0.5, 1)), self._scan)
+        elif rr.random() < 0.25:
+            self.later(now + (self.limit - now) * rr.random(), self._keep(cid))
+
+    def _keep(self, commitment_id: int) -> Callable[[], None]:
+        def run() -> None:
+            commitment = self.session.get(Commitment, commitment_id)
+            if commitment is None or commitment.state != "open":
+                return
+            owner = self.session.get(User, commitment.owner_id) if commitment.owner_id else None
+            actor = self.actor(owner or self.staff["marta.ruiz@demo.meaculpa"])
+            do_keep_commitment(self.session, actor, commitment)
+
+        return run
+
+    def _scan(self) -> None:
+        """What ``commitments.scan`` does each minute about missed promises."""
+        mark_missed(self.session, self.mail)
+
+    # remedies
+    def _plan_remedy(self, plan: _CasePlan) -> None:
+        rr, now = self.rr, self.clock.now
+        share = {"resolved": 0.7, "closed": 0.7, "in_progress": 0.5, "waiting_on_customer": 0.35}
+        if rr.random() >= share.get(plan.status, 0.0):
+            return
+        lang = plan.persona.lang
+        kind, amount, desc_es, desc_en = rr.choice(REMEDIES[plan.topic])
+        offer = (
+            kind,
+            amount.format_map(plan.slots) if amount else None,
+            (desc_es if lang == "es" else desc_en).format_map(plan.slots),
+        )
+        fix = next(
+            (t for t, k, arg in plan.steps if t > now and k == "reply" and ":fix" in arg), None
+        )
+        state: dict[str, Any] = {}
+        if fix is None:
+            # Still open: proposed, and perhaps approved, while the work goes on.
+            proposed = self.story.at_office_hours(now + self.story.hours(1, 24))
+            self.later(proposed, self._propose(plan, state, offer))
+            if rr.random() < 0.5:
+                approved = self.story.at_office_hours(proposed + self.story.hours(0.5, 20))
+                self.later(approved, self._approve(plan, state))
+            return
+        span = fix - now
+        marks = sorted(rr.uniform(0.1, 0.95) for _ in range(4))
+        at = [now + span * m for m in marks]
+        if rr.random() < 0.12:
+            # Too generous: a manager turns it down and the owner proposes the usual remedy.
+            g_kind, g_amount, g_desc, reason = rr.choice(GENEROUS[lang])
+            self.later(at[0], self._propose(plan, state, (g_kind, g_amount, g_desc)))
+            self.later(at[1], self._reject(plan, state, reason))
+            self.later(
+                at[1] + timedelta(minutes=rr.uniform(5, 40)), self._propose(plan, state, offer)
+            )
+        else:
+            self.later(at[1], self._propose(plan, state, offer))
+        self.later(at[2], self._approve(plan, state))
+        self.later(at[3], self._deliver(plan, state))
+
+    def _propose(
+        self, plan: _CasePlan, state: dict[str, Any], offer: tuple[str, str | None, str]
+    ) -> Callable[[], None]:
+        def run() -> None:
+            kind, amount, description = offer
+            case = self._case(plan)
+            data = RemedyCreate.model_validate(
+                {
+                    "kind": kind,
+                    "description": description,
+                    "amount": amount,
+                    "currency": "EUR" if amount else None,
+                }
+            )
+            remedy = do_propose_remedy(self.session, self.actor(self._owner(case)), case, data)
+            state["id"] = remedy.id
+
+        return run
+
+    def _approver(self, case: Case, remedy: Remedy) -> User:
+        """The owner when it is within their limit, else their team's manager."""
+        owner = self._owner(case)
+        limit = load_policy(self.session).limit_for(owner.role, remedy.currency)
+        within = limit is None or remedy.amount_minor is None or remedy.amount_minor <= limit
+        if within and self.rr.random() < 0.85:
+            return owner
+        return self._team_manager(owner)
+
+    def _remedy_in(self, state: dict[str, Any], expected: str) -> Remedy | None:
+        remedy = self.session.get(Remedy, state["id"]) if "id" in state else None
+        return remedy if remedy is not None and remedy.state == expected else None
+
+    def _approve(self, plan: _CasePlan, state: dict[str, Any]) -> Callable[[], None]:
+        def run() -> None:
+            remedy = self._remedy_in(state, "proposed")
+            if remedy is not None:
+                case = self._case(plan)
+                do_approve_remedy(self.session, self.actor(self._approver(case, remedy)), remedy)
+
+        return run
+
+    def _reject(self, plan: _CasePlan, state: dict[str, Any], reason: str) -> Callable[[], None]:
+        def run() -> None:
+            remedy = self._remedy_in(state, "proposed")
+            if remedy is not None:
+                manager = self._team_manager(self._owner(self._case(plan)))
+                do_reject_remedy(self.session, self.actor(manager), remedy, reason=reason)
+
+        return run
+
+    def _deliver(self, plan: _CasePlan, state: dict[str, Any]) -> Callable[[], None]:
+        def run() -> None:
+            remedy = self._remedy_in(state, "approved")
+            if remedy is not None:
+                do_deliver_remedy(self.session, self.actor(self._owner(self._case(plan))), remedy)
+                if self.rr.random() < 0.9:
+                    self._step_done(plan, "remedy")()
+
+        return run
+
+    # follow-ups
+    def watch_followups(self, plan: _CasePlan) -> None:
+        """A resolution scheduled a follow-up: send it when it falls due, as the job does."""
+        if plan.case_id is None:
+            return
+        rows = self.session.execute(
+            select(Followup.id, Followup.due_at).where(
+                Followup.case_id == plan.case_id, Followup.status == "scheduled"
+            )
+        ).all()
+        for followup_id, due_at in rows:
+            if followup_id in self.followups_seen:
+                continue
+            self.followups_seen.add(followup_id)
+            self.later(
+                due_at.replace(tzinfo=UTC) if due_at.tzinfo is None else due_at,
+                self._send_followup(plan, followup_id),
+            )
+
+    def _send_followup(self, plan: _CasePlan, followup_id: int) -> Callable[[], None]:
+        def run() -> None:
+            status = do_send_followup(
+                self.session,
+                followup_id,
+                secret=self.settings.secret_key,
+                base_url=self.settings.base_url,
+                mail_domain=self.settings.mail_domain,
+            )
+            if status == "sent" and self.rr.random() < 0.75:
+                answered = self.story.at_customer_hours(self.clock.now + self.story.hours(1, 72))
+                self.later(answered, self._answer_followup(plan, followup_id))
+
+        return run
+
+    def _answer_followup(self, plan: _CasePlan, followup_id: int) -> Callable[[], None]:
+        def run() -> None:
+            rr, now, lang = self.rr, self.clock.now, plan.persona.lang
+            rating = rr.choices((5, 4, 3, 2, 1), weights=(46, 30, 11, 7, 6))[0]
+            solved = rr.random() < {5: 0.97, 4: 0.93, 3: 0.7, 2: 0.35, 1: 0.25}[rating]
+            if any(k == "reopen" and t > now for t, k, _ in plan.steps):
+                solved = True  # the story reopens this case itself later
+            mood = "happy" if rating >= 4 else "meh"
+            comment = rr.choice(FOLLOWUP_COMMENTS[lang][mood if solved else "unsolved"])
+            followup, stored = do_answer_followup(
+                self.session,
+                followup_id,
+                AnswerIn(solved=solved, rating=rating, comment=comment),
+                base_url=self.settings.base_url,
+                mail_domain=self.settings.mail_domain,
+            )
+            if not stored:
+                return
+            if followup.reopened_case:
+                again = self.story.at_office_hours(now + self.story.hours(2, 30))
+                self.later(again, self._resolve_again(plan))
+            elif rr.random() < 0.6:
+                self.later(now + self.story.hours(0.5, 20), self._step_done(plan, "follow_up"))
+
+        return run
+
+    def _resolve_again(self, plan: _CasePlan) -> Callable[[], None]:
+        def run() -> None:
+            if self._case(plan).status in ("resolved", "closed"):
+                return
+            self.case_step(plan, "reply", "reply:reapology:resolved")
+            if plan.detail.pop("close_later", False):
+                closed = self.story.at_office_hours(self.clock.now + self.story.hours(48, 150))
+                self.later(closed, lambda: self.case_step(plan, "status", "status:closed"))
+
+        return run
 
     # errors
     def error_steps(self, spec: dict[str, Any]) -> list[tuple[datetime, Callable[[], None]]]:
@@ -1952,8 +2551,42 @@ def _counts(session: Session) -> dict[str, int]:
     }
 
 
+def _recovery_counts(session: Session) -> dict[str, int]:
+    def count(model: Any, *where: Any) -> int:
+        stmt = select(func.count()).select_from(model)
+        for clause in where:
+            stmt = stmt.where(clause)
+        return int(session.scalar(stmt) or 0)
+
+    return {
+        "promises": count(Commitment),
+        "promises_kept": count(Commitment, Commitment.state == "kept"),
+        "promises_broken": count(Commitment, Commitment.state == "broken"),
+        "remedies": count(Remedy),
+        "remedies_delivered": count(Remedy, Remedy.state == "delivered"),
+        "remedies_rejected": count(Remedy, Remedy.state == "rejected"),
+        "steps_done": count(CaseStep),
+        "followups_answered": count(Followup, Followup.answered_at.is_not(None)),
+    }
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError:  # a production setting refused elsewhere; the links only need a shape
+        return Settings.model_construct()
+
+
+DEMO_MAIL_NOTE = "demo data: written by meaculpa demo, never sent"
+
+
 def seed_demo(
-    db: Database, *, customers: int = 200, seed: int = SEED, now: datetime | None = None
+    db: Database,
+    *,
+    customers: int = 200,
+    seed: int = SEED,
+    now: datetime | None = None,
+    settings: Settings | None = None,
 ) -> DemoResult:
     """Seed the demo story unless the database already holds customers."""
     started = time.perf_counter()
@@ -1966,32 +2599,65 @@ def seed_demo(
                 False,
                 seconds=time.perf_counter() - started,
                 login=admin.email if admin else None,
+                recovery={},
                 **existing,
             )
+        last_email = session.scalar(select(func.max(OutboundEmail.id))) or 0
         # The story ends at the start of the current hour: seeding within the same hour tells
         # exactly the same story.
         anchor = real_now.replace(minute=0, second=0, microsecond=0)
         story = _Story(random.Random(seed), anchor, customers)  # noqa: S311 - not a secret
         plans = story.plan_cases()
         clock = _StoryClock(real_now)
+        # Every step of the story, in time order; the recovery layer adds steps as it goes.
+        timeline: list[tuple[datetime, int, Callable[[], None]]] = []
+
+        def schedule(when: datetime, run: Callable[[], None]) -> None:
+            heapq.heappush(timeline, (when, next_no[0], run))
+            next_no[0] += 1
+
+        next_no = [0]
         with _story_time(clock, session):
-            seeder = _Seeder(session, story, clock)
+            seeder = _Seeder(
+                session,
+                story,
+                clock,
+                recovery_rng=random.Random(seed + 1),  # noqa: S311 - not a secret
+                settings=settings,
+                schedule=schedule,
+            )
             earliest = min(p.steps[0][0] for p in plans)
             seeder.setup(earliest - timedelta(days=30))
-            timeline: list[tuple[datetime, int, Callable[[], None]]] = []
             for plan in plans:
                 for when, kind, arg in plan.steps:
                     timeline.append((when, len(timeline), _bind(seeder, plan, kind, arg)))
             for spec in story.plan_errors(plans):
                 for when, run in seeder.error_steps(spec):
                     timeline.append((when, len(timeline), run))
-            timeline.sort(key=lambda item: (item[0], item[1]))
-            for when, _, run in timeline:
+            next_no[0] = len(timeline)
+            heapq.heapify(timeline)
+            while timeline:
+                when, _, run = heapq.heappop(timeline)
                 clock.now = when
                 run()
                 session.flush()
+        # The e-mails the story queued (follow-ups, alerts, replies) go to invented people:
+        # keep them visible, never send them.
+        session.execute(
+            update(OutboundEmail)
+            .where(OutboundEmail.id > last_email, OutboundEmail.status == "queued")
+            .values(status="held", last_error=DEMO_MAIL_NOTE)
+            .execution_options(synchronize_session=False)
+        )
         counts = _counts(session)
-    return DemoResult(True, seconds=time.perf_counter() - started, login=DEMO_ADMIN_EMAIL, **counts)
+        recovery = _recovery_counts(session)
+    return DemoResult(
+        True,
+        seconds=time.perf_counter() - started,
+        login=DEMO_ADMIN_EMAIL,
+        recovery=recovery,
+        **counts,
+    )
 
 
 def _bind(seeder: _Seeder, plan: _CasePlan, kind: str, arg: str) -> Callable[[], None]:

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from meaculpa.accounts.models import Organisation, Team, User
 from meaculpa.accounts.queries import authenticate
+from meaculpa.analysis.commitments import extract_commitments
 from meaculpa.cases.models import Case
+from meaculpa.commitments.models import Commitment
 from meaculpa.core.audit import AuditEvent
 from meaculpa.core.clock import utcnow
 from meaculpa.core.enums import CaseStatus, Direction
 from meaculpa.customers.models import Customer, CustomerIdentity
-from meaculpa.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD, spain_national_holidays
+from meaculpa.demo import (
+    DEMO_ADMIN_EMAIL,
+    DEMO_PASSWORD,
+    PROMISES,
+    TOPICS,
+    spain_national_holidays,
+)
 from meaculpa.errors.models import AffectedCustomer, Error
+from meaculpa.followups.models import Followup
 from meaculpa.messages.models import Message
+from meaculpa.notifications.models import OutboundEmail
+from meaculpa.playbooks.models import CaseStep
+from meaculpa.remedies.models import Remedy
 from tests.cli.conftest import count
 
 
@@ -76,15 +90,92 @@ def test_demo_seeds_a_realistic_story_once(cli, mdb):
         roles = dict(s.execute(select(User.role, func.count()).group_by(User.role)).all())
         assert roles == {"admin": 1, "manager": 2, "agent": 6}
         assert authenticate(s, DEMO_ADMIN_EMAIL, DEMO_PASSWORD) is not None
-        before = (count(mdb, Customer), count(mdb, Case), count(mdb, Message),
-                  count(mdb, AuditEvent))
+        _assert_recovery_story(s, started)
+        before = _volumes(mdb)
 
     again = cli("demo", "--no-serve")
     assert again.exit_code == 0, again.output
     assert "nothing was seeded" in again.output
     assert f"sign in as {DEMO_ADMIN_EMAIL}" in again.output
-    after = (count(mdb, Customer), count(mdb, Case), count(mdb, Message), count(mdb, AuditEvent))
-    assert after == before
+    assert _volumes(mdb) == before
+
+    # Every recovery figure has a value: overall, per team and per error type.
+    metrics = ("hours_to_first_apology_median", "hours_to_resolution_median",
+               "promise_keeping_rate", "reopen_rate", "satisfaction_mean", "solved_share")
+    report = cli("report", "recovery", "--json")
+    assert report.exit_code == 0, report.output
+    (overall,) = json.loads(report.output)
+    assert overall["cases"] > 100
+    assert all(overall[m] is not None for m in metrics), overall
+    assert 0.6 < overall["promise_keeping_rate"] < 0.97
+    assert 3.5 < overall["satisfaction_mean"] < 4.8
+    assert 0 < overall["reopen_rate"] < 0.5
+    by_team = json.loads(cli("report", "recovery", "--json", "--group-by", "team").output)
+    assert {g["key"] for g in by_team} == {"Atención al cliente", "Envíos y devoluciones"}
+    assert all(g[m] is not None for g in by_team for m in metrics), by_team
+    by_type = json.loads(cli("report", "recovery", "--json", "--group-by", "error_type").output)
+    assert len(by_type) >= 6
+    # A group of a handful of cases may lack an answer on some day; most have every figure.
+    complete = [g for g in by_type if all(g[m] is not None for m in metrics)]
+    assert len(complete) >= len(by_type) - 2, by_type
+
+
+def _volumes(mdb):
+    return tuple(count(mdb, model) for model in (
+        Customer, Case, Message, AuditEvent, Commitment, Remedy, CaseStep, Followup))
+
+
+def _assert_recovery_story(s, started):
+    """Promises kept and missed, remedies in every state, checklists, follow-up answers."""
+    promises = dict(s.execute(
+        select(Commitment.state, func.count()).group_by(Commitment.state)).all())
+    assert promises.get("kept", 0) > 150 and promises.get("broken", 0) > 20
+    assert promises["kept"] > 3 * promises["broken"]
+    kinds = set(s.scalars(select(Commitment.kind).distinct()))
+    assert {"call_back", "refund", "deliver", "write", "visit"} <= kinds
+    # Kept before they fell due; broken by the scan after their due time; all at story time.
+    for c in s.scalars(select(Commitment).where(Commitment.state.in_(("kept", "broken")))):
+        if c.state == "kept" and c.due_at is not None:
+            assert c.kept_at <= c.due_at
+        if c.state == "broken":
+            assert c.due_at < c.broken_at <= started
+    broken_by_scan = s.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.verb == "commitment.break", AuditEvent.actor_label == "commitments"))
+    assert broken_by_scan == promises["broken"]
+
+    remedies = dict(s.execute(select(Remedy.state, func.count()).group_by(Remedy.state)).all())
+    assert remedies.get("delivered", 0) > 50
+    assert remedies.get("rejected", 0) >= 3
+    assert remedies.get("approved", 0) > 0 and remedies.get("proposed", 0) > 0
+    assert all(r.reason for r in s.scalars(select(Remedy).where(Remedy.state == "rejected")))
+    assert {c for c in s.scalars(select(Remedy.currency).distinct())} == {"EUR", None}
+    # Above the agents' 50 € limit only a manager approves.
+    big = s.scalars(select(Remedy.approved_by_id).where(Remedy.amount_minor > 50_00,
+                                                         Remedy.approved_by_id.is_not(None)))
+    roles = {s.get(User, uid).role for uid in big}
+    assert roles == {"manager"}
+    agents = s.scalars(select(Remedy.approved_by_id).where(Remedy.approved_by_id.is_not(None)))
+    assert "agent" in {s.get(User, uid).role for uid in agents}
+
+    steps = dict(s.execute(select(CaseStep.step, func.count()).group_by(CaseStep.step)).all())
+    assert {"acknowledge", "apologise", "remedy", "give_date", "follow_up"} <= set(steps)
+    assert sum(steps.values()) > 400
+    late = s.scalars(select(AuditEvent.after).where(AuditEvent.verb == "case.playbook_step.done"))
+    flags = [a["late"] for a in late]
+    assert any(flags) and not all(flags)
+
+    answers = s.execute(select(Followup.rating, Followup.solved, Followup.reopened_case)
+                        .where(Followup.answered_at.is_not(None))).all()
+    assert len(answers) > 60
+    ratings = [r for r, _, _ in answers]
+    assert set(ratings) == {1, 2, 3, 4, 5}
+    assert sum(r >= 4 for r in ratings) > 0.6 * len(ratings)
+    unsolved = [reopened for _, solved, reopened in answers if not solved]
+    assert 0.05 * len(answers) < len(unsolved) < 0.35 * len(answers)
+    assert any(unsolved)  # "not solved" reopened the case, as the product does
+    assert s.scalar(select(func.max(Followup.answered_at))) <= started
+    # The demo's e-mails go to invented people: kept, never sent.
+    assert set(s.scalars(select(OutboundEmail.status).distinct())) <= {"held"}
 
 
 def test_the_story_clock_is_put_back(cli, mdb):
@@ -120,6 +211,12 @@ def test_demo_is_deterministic(mdb, tmp_path):
                     list(s.scalars(select(Customer.name).order_by(Customer.id))),
                     list(s.scalars(select(Message.text).order_by(Message.id))),
                     list(s.scalars(select(Message.sent_at).order_by(Message.id))),
+                    list(s.execute(select(Commitment.state, Commitment.due_at)
+                                   .order_by(Commitment.id))),
+                    list(s.execute(select(Remedy.state, Remedy.amount_minor)
+                                   .order_by(Remedy.id))),
+                    list(s.execute(select(Followup.status, Followup.rating)
+                                   .order_by(Followup.id))),
                 ))
         assert stories[0] == stories[1]
         assert len(stories[0][0]) == 20
@@ -131,3 +228,18 @@ def test_spanish_holidays():
     days = {d.isoformat() for d in spain_national_holidays(2026)}
     assert {"2026-01-01", "2026-01-06", "2026-04-03", "2026-10-12", "2026-12-25"} <= days
     assert "2027-03-26" in {d.isoformat() for d in spain_national_holidays(2027)}
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_every_demo_promise_is_read_with_a_date(lang):
+    """The promises agents make in the story are ones the extraction understands."""
+    sent = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)  # a Tuesday morning
+    slots = {"amount": "34,90 €", "refund_days": "5", "product": "KE-200",
+             "the_product": "el hervidor"}
+    for topic, sentences in PROMISES[lang].items():
+        assert topic in TOPICS or topic == "reapology"
+        for sentence in sentences:
+            found = extract_commitments(sentence.format_map(slots), sent, "Europe/Madrid",
+                                        language=lang)
+            assert found and all(c.due_utc is not None for c in found), sentence
+            assert not any(c.depends_on_customer for c in found), sentence
