@@ -1932,12 +1932,14 @@ class _Seeder:
                 user = do_create_user(
                     session,
                     self.system,
-                    UserCreate(
-                        email=email,
-                        name=name,
-                        role=role,
-                        language=lang,  # type: ignore[arg-type]
-                        team_id=teams[team_no].id if team_no is not None else None,
+                    UserCreate.model_validate(
+                        {
+                            "email": email,
+                            "name": name,
+                            "role": role,
+                            "language": lang,
+                            "team_id": teams[team_no].id if team_no is not None else None,
+                        }
                     ),
                 )
                 user.password_hash = shared_hash

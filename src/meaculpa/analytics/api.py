@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from meaculpa.analytics.recovery import GROUPS, figures
+from meaculpa.analytics.recovery import GROUPS, GroupFigures, figures
 from meaculpa.core.clock import utcnow
 from meaculpa.core.deps import ApiActor, ReadSession
 from meaculpa.core.exceptions import Invalid
@@ -18,27 +18,11 @@ router = APIRouter(prefix="/analytics", tags=["analytics"])
 MAX_DAYS = 3 * 366
 
 
-class GroupFiguresRead(BaseModel):
-    key: str
-    cases: int
-    apologised_share: float | None
-    hours_to_first_apology_median: float | None
-    resolved: int
-    hours_to_resolution_median: float | None
-    reopen_rate: float | None
-    promises_kept: int
-    promises_broken: int
-    promise_keeping_rate: float | None
-    satisfaction_answers: int
-    satisfaction_mean: float | None
-    solved_share: float | None
-
-
 class RecoveryReport(BaseModel):
     since: datetime
     until: datetime
     group_by: str
-    groups: list[GroupFiguresRead]
+    groups: list[GroupFigures]
 
 
 def period(since: date | None, until: date | None) -> tuple[datetime, datetime]:

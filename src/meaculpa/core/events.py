@@ -55,7 +55,17 @@ def _load() -> None:
     _loaded = True
 
 
+def _rank(fn: Subscriber) -> int:
+    """Subscribers run in the order of ``SUBSCRIBER_MODULES``, whichever was imported first."""
+    module = getattr(fn, "__module__", "")
+    return (
+        SUBSCRIBER_MODULES.index(module)
+        if module in SUBSCRIBER_MODULES
+        else len(SUBSCRIBER_MODULES)
+    )
+
+
 def publish(event: str, **kwargs: Any) -> None:
     _load()
-    for fn in list(_subscribers.get(event, ())):
+    for fn in sorted(_subscribers.get(event, ()), key=_rank):
         fn(**kwargs)
