@@ -109,3 +109,16 @@ def test_calendar_helpers() -> None:
     cal = BusinessCalendar.create(holidays=[date(2026, 12, 25)], opens=time(8, 0))
     assert cal.add_working_days(date(2026, 12, 24), 1) == date(2026, 12, 28)
     assert cal.last_working_day_of_week(date(2026, 12, 21)) == date(2026, 12, 24)
+
+
+def test_refunds_named_by_amount_or_in_the_present_tense():
+    from datetime import UTC, datetime
+
+    from meaculpa.analysis import extract_commitments
+
+    sent = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)  # Monday, 10:00 in Madrid
+    for text in ("Le devolveremos los 129,00 € en un plazo de 7 días hábiles.",
+                 "Te devolvemos el dinero mañana.",
+                 "Le devolvemos 45 euros antes del viernes."):
+        [promise] = extract_commitments(text, sent, "Europe/Madrid", language="es")
+        assert promise.action == "refund" and promise.due_utc is not None, text

@@ -91,3 +91,29 @@ def test_the_promises_follow_a_handover(db, agent, other_agent, manager, fixed_c
     [commitment] = commitments_of(db, ids["case"])
     assert commitment.owner_id == other_agent.id
     assert "commitment.reassign" in audit_verbs(db, "commitment")
+
+
+def test_a_promise_repeated_in_a_later_reply_is_not_a_second_promise(db, client, agent):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from meaculpa.commitments.models import Commitment
+    from meaculpa.core.clock import override
+
+    r = client.post("/api/v1/customers", json={
+        "name": "Ana", "language": "es", "timezone": "Europe/Madrid",
+        "identities": [{"kind": "email", "value": "ana.repetida@example.es"}]},
+        headers=agent.headers)
+    customer_id = r.json()["id"]
+    case = client.post("/api/v1/cases", json={"customer_id": customer_id, "channel": "email"},
+                       headers=agent.headers).json()
+    text = "Lo sentimos. Le devolveremos los 129,00 € en un plazo de 7 días hábiles."
+    for hour in (9, 14):
+        moment = datetime(2026, 11, 9, hour, 0, tzinfo=UTC)
+        with override(lambda moment=moment: moment):
+            client.post(f"/api/v1/cases/{case['id']}/messages", json={"text": text},
+                        headers=agent.headers)
+    with db.reading() as s:
+        rows = list(s.scalars(select(Commitment).where(Commitment.case_id == case["id"])))
+    assert len(rows) == 1 and rows[0].kind == "refund"

@@ -45,7 +45,9 @@ ACTION_PATTERNS: dict[str, re.Pattern[str]] = {
     "refund": re.compile(
         r"\b(?:"
         + _WE_ES
-        + r"(?:reembolsaremos|reintegraremos|abonaremos|devolveremos\s+(?:el|su|tu|los|las|la)\s+(?:dinero|importe|cargo|cobro|pago|cantidad|cargos|cobros|diferencia))"
+        + r"(?:reembolsaremos|reintegraremos|abonaremos"
+        r"|(?:devolveremos|devolvemos)\s+(?:el|su|tu|los|las|la)\s+(?:dinero|importe|cargo|cobro|pago|cantidad|cargos|cobros|diferencia)"
+        r"|(?:devolveremos|devolvemos|reembolsamos|abonamos)\s+(?:(?:el|los|las|la)\s+)?\d[\d.,]*\s*(?:€|eur\b|euros?\b))"
         r"|(?:vamos|voy)\s+a\s+(?:reembolsar|abonar|reintegrar|devolver(?:le|te)?\s+(?:el|su|tu)\s+(?:dinero|importe))"
         r"|procederemos\s+(?:a\s+|al\s+)(?:reembolso|abono|devolucion|reembolsar|abonar)"
         r"|(?:recibira|recibiras|vera|veras)\s+(?:el|su|tu)\s+(?:reembolso|abono|devolucion)"

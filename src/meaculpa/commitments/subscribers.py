@@ -16,6 +16,7 @@ from meaculpa.accounts.queries import organisation_or_default
 from meaculpa.analysis.commitments import extract_commitments
 from meaculpa.cases.queries import get_case
 from meaculpa.commitments.actions import do_create_commitment, do_reassign_open_commitments
+from meaculpa.commitments.queries import list_case_commitments
 from meaculpa.core.audit import Actor
 from meaculpa.core.business_time import WorkingTime
 from meaculpa.core.clock import as_utc
@@ -23,6 +24,10 @@ from meaculpa.core.events import subscribe
 from meaculpa.core.i18n import zone
 from meaculpa.customers.queries import get_customer
 from meaculpa.messages.queries import access_message
+
+
+def _hour(moment: datetime | None) -> datetime | None:
+    return None if moment is None else as_utc(moment).replace(minute=0, second=0, microsecond=0)
 
 
 @subscribe("message.outbound")
@@ -42,9 +47,15 @@ def propose_from_reply(
         calendar=WorkingTime.of(organisation_or_default(session)).calendar(),
         language=case.language or customer.language,
     )
-    seen: set[tuple[str, datetime | None]] = set()
+    # A promise repeated in a later reply ("we will refund the 129 € within 7 working days",
+    # said again) is the same promise: same kind, due within the same hour, not yet closed.
+    seen: set[tuple[str, datetime | None]] = {
+        (c.kind, _hour(c.due_at))
+        for c in list_case_commitments(session, case.id)
+        if c.state in ("open", "broken")
+    }
     for promise in found:
-        key = (promise.action, promise.due_utc)
+        key = (promise.action, _hour(promise.due_utc))
         if key in seen:
             continue
         seen.add(key)
