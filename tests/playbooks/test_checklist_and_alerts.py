@@ -207,6 +207,11 @@ def test_overdue_steps_alert_the_owner_once(
     assert "Pedir disculpas" in page and f"MC-{theirs['case']}" not in page
     case_page = client.get(f"/cases/{mine['case']}").text
     assert "responsable avisado" in case_page
+    # The inbox marks the case with its late steps, and not the case with none.
+    inbox = client.get("/?scope=all").text
+    row = inbox.split(f"MC-{mine['case']}", 1)[1].split("</tr>", 1)[0]
+    assert "2 pasos fuera de plazo" in row
+    assert "fuera de plazo" not in inbox.split(f"MC-{fresh['case']}", 1)[1].split("</tr>", 1)[0]
     mine_api = client.get("/api/v1/playbooks/alerts", headers=agent.headers).json()["items"]
     assert {a["step"] for a in mine_api} == {"apologise", "empathise"}
     # A step done after its alert leaves the pending list.
@@ -216,3 +221,5 @@ def test_overdue_steps_alert_the_owner_once(
     )
     assert "Empatizar" not in client.get("/alerts").text.split("<table", 1)[-1]
     assert "Empatizar" in client.get("/alerts?all=1").text
+    row = client.get("/?scope=all").text.split(f"MC-{mine['case']}", 1)[1].split("</tr>", 1)[0]
+    assert "1 paso fuera de plazo" in row

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from meaculpa.accounts.models import User
@@ -95,6 +95,8 @@ class InboxRow:
     escalation_kinds: tuple[str, ...] = ()
     escalation_triggers: tuple[str, ...] = ()
     urgency: str | None = None
+    # Playbook steps past their deadline, the owner alerted, and still not done.
+    overdue_steps: int = 0
 
     @property
     def angry(self) -> bool:
@@ -113,6 +115,21 @@ INBOX_SORTS: dict[str, tuple[Any, ...]] = {
     "anger": (CaseInsight.anger_score.desc().nulls_last(), Case.id.asc()),
     "negative": (CaseInsight.negative_probability.desc().nulls_last(), Case.id.asc()),
 }
+
+
+def _overdue_steps() -> Any:
+    """A correlated count of the case's alerted, still undone playbook steps."""
+    from meaculpa.playbooks.models import CaseStep, StepAlert  # playbooks depend on cases
+
+    done = select(CaseStep.id).where(
+        CaseStep.case_id == StepAlert.case_id, CaseStep.step == StepAlert.step
+    )
+    return (
+        select(func.count(StepAlert.id))
+        .where(StepAlert.case_id == Case.id, ~done.exists())
+        .correlate(Case)
+        .scalar_subquery()
+    )
 
 
 def inbox_page(
@@ -149,6 +166,7 @@ def inbox_page(
             CaseInsight.escalation_kinds,
             CaseInsight.escalation_triggers,
             CaseInsight.urgency,
+            _overdue_steps(),
         )
         .join(Customer, Customer.id == Case.customer_id)
         .outerjoin(User, User.id == Case.owner_id)
@@ -189,6 +207,7 @@ def inbox_page(
             escalation_kinds=tuple(r[17] or ()),
             escalation_triggers=tuple(r[18] or ()),
             urgency=r[19],
+            overdue_steps=int(r[20] or 0),
         )
         for r in session.execute(stmt)
     ]
