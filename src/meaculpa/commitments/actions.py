@@ -34,7 +34,7 @@ from meaculpa.core.enums import IdentityKind
 from meaculpa.core.exceptions import Conflict, Forbidden, Invalid
 from meaculpa.core.permissions import has_role, require_role
 from meaculpa.customers.queries import access_customer, get_customer
-from meaculpa.notifications.actions import Recipient, do_queue_email
+from meaculpa.notifications.actions import Recipient, do_email_user, do_queue_email
 
 FIELDS = (
     "case_id",
@@ -286,17 +286,15 @@ def do_send_reminder(
             reference=f"MC-{commitment.case_id}",
             link=mail.case_link(commitment.case_id),
         )
-        email = do_queue_email(
+        email = do_email_user(
             session,
             actor,
-            to=Recipient(owner.email, owner.name),
+            owner,
             subject=subject,
             text=text,
             kind="reminder",
             mail_domain=mail.mail_domain,
-            language=owner.language,
             case_id=commitment.case_id,
-            user_id=owner.id,
         )
         email_id = email.id
     notices = [_notice(session, commitment, "reminder", m, email_id) for m in sorted(minutes)]
@@ -343,17 +341,15 @@ def do_mark_broken(session: Session, commitment: Commitment, mail: MailContext) 
             reference=f"MC-{commitment.case_id}",
             link=mail.case_link(commitment.case_id),
         )
-        email_id = do_queue_email(
+        email_id = do_email_user(
             session,
             actor,
-            to=Recipient(owner.email, owner.name),
+            owner,
             subject=subject,
             text=text,
             kind="alert",
             mail_domain=mail.mail_domain,
-            language=owner.language,
             case_id=commitment.case_id,
-            user_id=owner.id,
         ).id
     _notice(session, commitment, "alert", 0, email_id)
     return commitment
@@ -442,17 +438,15 @@ def do_progress_update(
             org_timezone=org.timezone,
             link=mail.case_link(candidate.case_id),
         )
-        email = do_queue_email(
+        email = do_email_user(
             session,
             actor,
-            to=Recipient(owner.email, owner.name),
+            owner,
             subject=subject,
             text=text,
             kind="reminder",
             mail_domain=mail.mail_domain,
-            language=owner.language,
             case_id=candidate.case_id,
-            user_id=owner.id,
         )
         email_id, to_address = email.id, owner.email
     update = ProgressUpdate(

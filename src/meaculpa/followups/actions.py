@@ -29,7 +29,7 @@ from meaculpa.followups.schemas import AnswerIn, FollowupSettingsUpdate
 from meaculpa.jobs.queue import enqueue
 from meaculpa.messages.actions import IngestOutcome, do_ingest_message
 from meaculpa.messages.schemas import InboundMessage
-from meaculpa.notifications.actions import Recipient, do_queue_email
+from meaculpa.notifications.actions import Recipient, do_email_user, do_queue_email
 
 FOLLOWUP_ACTOR = Actor.system("follow-up")
 SEND_JOB = "followups.send"
@@ -293,17 +293,16 @@ def _alert_owner(
             f"{base_url.rstrip('/')}/cases/{case.id}",
         ]
     )
-    email = do_queue_email(
+    email = do_email_user(
         session,
         FOLLOWUP_ACTOR,
-        to=Recipient(owner.email, owner.name),
+        owner,
         subject=_("Not solved: %(reference)s was reopened", reference=case.reference),
         text=text + "\n",
         kind="alert",
         mail_domain=mail_domain,
         language=lang,
         case_id=case.id,
-        user_id=owner.id,
     )
     return email.id
 

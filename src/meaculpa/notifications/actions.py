@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -90,3 +91,30 @@ def do_queue_email(
         after={"kind": kind, "to": to.address, "case_id": case_id, "subject": subject},
     )
     return email
+
+
+def do_email_user(
+    session: Session,
+    actor: Actor,
+    user: Any,
+    *,
+    subject: str,
+    text: str,
+    kind: str,
+    mail_domain: str,
+    case_id: int | None = None,
+    language: str | None = None,
+) -> OutboundEmail:
+    """Queue an e-mail to a colleague (an alert, a reminder), in their own language."""
+    return do_queue_email(
+        session,
+        actor,
+        to=Recipient(user.email, user.name),
+        subject=subject,
+        text=text,
+        kind=kind,
+        mail_domain=mail_domain,
+        language=language or user.language,
+        case_id=case_id,
+        user_id=user.id,
+    )

@@ -18,7 +18,7 @@ from meaculpa.core.clock import utcnow
 from meaculpa.core.exceptions import Conflict, Invalid, NotFound
 from meaculpa.core.i18n import N_, format_datetime, gettext_for, normalise_language
 from meaculpa.core.permissions import require_role
-from meaculpa.notifications.actions import Recipient, do_queue_email
+from meaculpa.notifications.actions import do_email_user
 from meaculpa.playbooks.defaults import all_defaults
 from meaculpa.playbooks.models import CaseStep, Playbook, PlaybookRevision, StepAlert
 from meaculpa.playbooks.queries import Checklist, ChecklistStep, case_checklist, count_playbooks
@@ -228,17 +228,16 @@ def do_alert_overdue(
     if not fresh:
         return []
     language, subject, text = _alert_email(owner, case, fresh, ctx)
-    email = do_queue_email(
+    email = do_email_user(
         session,
         actor,
-        to=Recipient(owner.email, owner.name),
+        owner,
         subject=subject,
         text=text,
         kind="alert",
         mail_domain=ctx.mail_domain,
         language=language,
         case_id=case.id,
-        user_id=owner.id,
     )
     alerts = []
     for step in fresh:
