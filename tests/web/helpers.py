@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from meaculpa.cases.actions import do_open_case
@@ -73,3 +75,21 @@ def seed_case(
         message = outcome.message
         message_id = message["id"] if isinstance(message, dict) else message.id
         return {"case": case.id, "customer": customer.id, "message": message_id}
+
+
+# Debian's Chromium, launched as the machine allows (no sandbox as root, no network chatter).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Skipped on a machine without Chromium, but never in CI (CI=true), where it must run.
+needs_chromium = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+    reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium chromium-driver)",
+)

@@ -3,35 +3,15 @@ sign in, switch the language, open a case from the inbox and read its messages."
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from meaculpa.cases.models import Case
 from meaculpa.messages.actions import do_add_reply
 from meaculpa.messages.schemas import ReplyIn
 from tests.conftest import PASSWORD
-from tests.web.helpers import seed_case
+from tests.web.helpers import CHROMIUM, CHROMIUM_ARGS, needs_chromium, seed_case
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    # Skipped on a machine without Chromium, but never in CI (CI=true), where it must run.
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-        reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium chromium-driver)",
-    ),
-]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 def test_sign_in_switch_language_open_case_and_read_messages(live_server, db, agent):

@@ -13,7 +13,6 @@ expected due time is computed from the time the reply was sent.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -25,26 +24,9 @@ import pytest
 from meaculpa.core.i18n import format_datetime
 from meaculpa.jobs.runner import Runner
 from tests.conftest import PASSWORD
+from tests.web.helpers import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    # Skipped on a machine without Chromium, but never in CI (CI=true), where it must run.
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-        reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium chromium-driver)",
-    ),
-]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 CUSTOMER = "lucia.fernandez@correo.example.es"
 CUSTOMER_ZONE = "America/Bogota"
