@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from meaculpa.core.clock import utcnow
@@ -27,6 +27,11 @@ class Error(Base):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     affected_count: Mapped[int] = mapped_column(default=0)
+    # Shown on the public status page (with its updates and, once closed, the postmortem).
+    public: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # What customers read: plain language, no internal detail.
+    public_summary: Mapped[str] = mapped_column(Text, default="", server_default="")
+    postmortem: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
