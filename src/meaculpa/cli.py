@@ -385,6 +385,11 @@ from meaculpa.mail.cli import mail_group  # noqa: E402
 
 main.add_command(mail_group)
 
+# --- affected customers and apologies (meaculpa.apologies) ---------------------------------------
+from meaculpa.apologies.cli import error_group  # noqa: E402
+
+main.add_command(error_group)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

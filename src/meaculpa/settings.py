@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     # Domain used in the Message-ID of outgoing e-mails.
     mail_domain: str = "meaculpa.localhost"
 
+    # Proactive messages (apologies, updates on an error): the most sent per second on each
+    # channel, over all workers together, e.g. MEACULPA_OUTREACH_RATES='{"email": 20}'.
+    outreach_rates: dict[str, float] = Field(default_factory=lambda: {"email": 20.0})
+
     @model_validator(mode="after")
     def _refuse_dev_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET:

@@ -13,6 +13,7 @@ Events and their keyword arguments:
 ``message.outbound``     session, actor, message_id, case_id  (agent replies, not notes)
 ``remedy.<state>``       session, actor, remedy_id, case_id  (proposed, approved, delivered,
                          rejected, cancelled)
+``email.bounced``        session, actor, email_id  (a delivery report named one of our e-mails)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ SUBSCRIBER_MODULES: tuple[str, ...] = (
     "meaculpa.followups.subscribers",
     "meaculpa.mail.subscribers",
     "meaculpa.insights.subscribers",
+    "meaculpa.apologies.subscribers",
 )
 _loaded = False
 

@@ -13,7 +13,18 @@ from meaculpa.customers.models import Customer, CustomerIdentity
 from meaculpa.errors.models import AffectedCustomer, Error
 from meaculpa.errors.schemas import AffectedIn, AffectedUpdate, ErrorCreate, ErrorUpdate
 
-ERROR_FIELDS = ("title", "description", "type", "severity", "status", "root_cause", "detected_at")
+ERROR_FIELDS = (
+    "title",
+    "description",
+    "type",
+    "severity",
+    "status",
+    "root_cause",
+    "detected_at",
+    "public",
+    "public_summary",
+    "postmortem",
+)
 
 
 def check_can_edit_error(actor: Actor, error: Error) -> None:

@@ -21,6 +21,9 @@ class ErrorRead(ReadModel):
     root_cause: str
     reported_by_id: int | None
     affected_count: int
+    public: bool
+    public_summary: str
+    postmortem: str
     created_at: datetime
     updated_at: datetime
 
@@ -41,6 +44,11 @@ class ErrorUpdate(StrictModel):
     severity: Severity | None = None
     status: ErrorStatus | None = None
     root_cause: str | None = Field(default=None, max_length=20_000)
+    # The public status page: whether the error shows there, in plain language, and the
+    # postmortem published once it is closed.
+    public: bool | None = None
+    public_summary: str | None = Field(default=None, max_length=5_000)
+    postmortem: str | None = Field(default=None, max_length=20_000)
 
 
 def _check_details(value: dict[str, Any]) -> dict[str, Any]:

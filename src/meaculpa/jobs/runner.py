@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 from datetime import timedelta
 from typing import Any
@@ -39,8 +40,37 @@ def backoff(attempts: int) -> timedelta:
     )
 
 
+# How often a worker looks for jobs held by dead workers on its own machine.
+DEAD_CHECK_SECONDS = 5.0
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def dead_local_workers(names: list[str]) -> list[str]:
+    """The worker names among ``names`` that ran on this machine in a process now gone
+    (killed, crashed): their running jobs can be claimed at once instead of after
+    :data:`STALE_AFTER`."""
+    prefix = socket.gethostname() + ":"
+    dead = []
+    for name in names:
+        if not name.startswith(prefix):
+            continue
+        parts = name[len(prefix) :].split(":")
+        if parts and parts[0].isdigit() and _process_gone(int(parts[0])):
+            dead.append(name)
+    return dead
 
 
 class Runner:
@@ -60,9 +90,24 @@ class Runner:
             kind: fn if isinstance(fn, Handler) else Handler(fn) for kind, fn in loaded.items()
         }
         self.settings = settings
+        self._dead_checked = 0.0
+
+    def _orphans(self) -> list[str]:
+        """Names of dead workers of this machine that still hold running jobs."""
+        if time.monotonic() - self._dead_checked < DEAD_CHECK_SECONDS:
+            return []
+        self._dead_checked = time.monotonic()
+        with self.db.reading() as session:
+            names = session.scalars(
+                select(Job.locked_by)
+                .where(Job.status == "running", Job.locked_by.is_not(None))
+                .distinct()
+            )
+            return dead_local_workers([n for n in names if n])
 
     def claim(self, limit: int = 10) -> list[int]:
         now = utcnow()
+        orphans = self._orphans()
         with self.db.transaction() as session:
             stmt = (
                 select(Job.id)
@@ -71,6 +116,7 @@ class Runner:
                     or_(
                         (Job.status == "queued") & (Job.run_after <= now),
                         (Job.status == "running") & (Job.locked_at < now - STALE_AFTER),
+                        (Job.status == "running") & Job.locked_by.in_(orphans),
                     ),
                 )
                 .order_by(Job.run_after, Job.id)

@@ -42,6 +42,7 @@ from meaculpa.core.audit import Actor, record
 from meaculpa.core.clock import as_utc, utcnow
 from meaculpa.core.db import Database
 from meaculpa.core.enums import OPEN_STATUSES, Channel
+from meaculpa.core.events import publish
 from meaculpa.core.exceptions import Invalid
 from meaculpa.customers.queries import get_customer
 from meaculpa.mail import queries
@@ -160,6 +161,7 @@ def do_record_bounce(session: Session, actor: Actor, mail: ParsedMail) -> MailRe
             "report_message_id": mail.message_id,
         },
     )
+    publish("email.bounced", session=session, actor=actor, email_id=email.id)
     return result
 
 

@@ -164,7 +164,14 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-def _read_csv(source: _LineSource) -> Iterator[_Row]:
+def _read_csv(
+    source: _LineSource,
+    check_header: Callable[[list[str]], None] | None = None,
+    make_row: Callable[[int, dict[str, str]], _Row] | None = None,
+) -> Iterator[_Row]:
+    """CSV records as rows. Other importers pass their own header check and row builder."""
+    check_header = check_header or _check_header
+    make_row = make_row or _csv_row
     # Fields may be large (an HTML body); MAX_RECORD_BYTES bounds a record anyway.
     if csv.field_size_limit() < MAX_RECORD_BYTES + 1:
         csv.field_size_limit(MAX_RECORD_BYTES + 1)
@@ -178,7 +185,7 @@ def _read_csv(source: _LineSource) -> Iterator[_Row]:
     if source.bad_lines or source.long_lines:
         raise ImportRefused("line 1: the header is not valid UTF-8 text (save the file as UTF-8)")
     columns = [name.strip().lower() for name in header]
-    _check_header(columns)
+    check_header(columns)
 
     last_line = source.line_no
     while True:
@@ -226,7 +233,7 @@ def _read_csv(source: _LineSource) -> Iterator[_Row]:
                 ),
             )
             continue
-        yield _csv_row(first, dict(zip(columns, record, strict=True)))
+        yield make_row(first, dict(zip(columns, record, strict=True)))
 
 
 def _check_header(columns: list[str]) -> None:

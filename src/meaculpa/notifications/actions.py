@@ -7,9 +7,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from meaculpa.core.audit import Actor, record
+from meaculpa.core.clock import utcnow
 from meaculpa.core.exceptions import Invalid
 from meaculpa.jobs.queue import enqueue
 from meaculpa.notifications.models import OutboundEmail
@@ -91,6 +93,74 @@ def do_queue_email(
         after={"kind": kind, "to": to.address, "case_id": case_id, "subject": subject},
     )
     return email
+
+
+def do_store_emails(
+    session: Session, actor: Actor, emails: list[dict[str, Any]], *, verb: str = "email.store"
+) -> list[int]:
+    """Store e-mails that their caller delivers itself, in bulk (a batch of apologies sent
+    over one SMTP connection): rows in ``sending`` with no job of their own, so the caller
+    must mark each one with :func:`do_mark_email`. One multi-row insert and one audit event
+    for the batch. Each dict has ``kind``, ``to_address``, ``subject``, ``text``,
+    ``message_id`` and optionally ``to_name``, ``language``, ``customer_id``, ``case_id``."""
+    if not emails:
+        return []
+    now = utcnow()
+    rows = []
+    for item in emails:
+        if item["kind"] not in EMAIL_KINDS:
+            raise Invalid(f"unknown e-mail kind {item['kind']!r}", field="kind")
+        if not _ADDRESS.match(item["to_address"]):
+            raise Invalid(f"{item['to_address']!r} is not an e-mail address", field="to")
+        rows.append(
+            {
+                "kind": item["kind"],
+                "to_address": item["to_address"],
+                "to_name": str(item.get("to_name") or "")[:200],
+                "subject": " ".join(str(item["subject"]).split())[:300],
+                "text": item["text"],
+                "html": None,
+                "language": item.get("language", "es"),
+                "message_id": item["message_id"],
+                "in_reply_to": None,
+                "references": [],
+                "case_id": item.get("case_id"),
+                "customer_id": item.get("customer_id"),
+                "user_id": None,
+                "status": "sending",
+                "created_at": now,
+            }
+        )
+    ids = list(
+        session.scalars(
+            insert(OutboundEmail).returning(OutboundEmail.id, sort_by_parameter_order=True),
+            rows,
+        )
+    )
+    record(
+        session,
+        actor,
+        verb,
+        "email",
+        ids[0],
+        after={"email_ids": ids, "kind": rows[0]["kind"], "count": len(ids)},
+    )
+    return ids
+
+
+def do_mark_email(
+    session: Session, email_id: int, status: str, *, error: str | None = None
+) -> None:
+    """Record the outcome of delivering an e-mail stored with :func:`do_store_emails`."""
+    values: dict[str, Any] = {"status": status, "last_error": error}
+    if status == "sent":
+        values["sent_at"] = utcnow()
+    session.execute(
+        update(OutboundEmail)
+        .where(OutboundEmail.id == email_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def do_email_user(

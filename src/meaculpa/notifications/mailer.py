@@ -33,8 +33,8 @@ def build_message(email: OutboundEmail, settings: Settings) -> EmailMessage:
     return msg
 
 
-def send(msg: EmailMessage, settings: Settings) -> None:
-    """Hand ``msg`` to the configured SMTP server; raises on any refusal."""
+def connect(settings: Settings) -> smtplib.SMTP:
+    """An open, authenticated connection to the configured SMTP server (the caller quits it)."""
     timeout = settings.smtp_timeout_seconds
     if settings.smtp_security == "tls":
         server: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -45,9 +45,18 @@ def send(msg: EmailMessage, settings: Settings) -> None:
         )
     else:
         server = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
-    with server:
+    try:
         if settings.smtp_security == "starttls":
             server.starttls(context=ssl.create_default_context())
         if settings.smtp_username:
             server.login(settings.smtp_username, settings.smtp_password)
+    except BaseException:
+        server.close()
+        raise
+    return server
+
+
+def send(msg: EmailMessage, settings: Settings) -> None:
+    """Hand ``msg`` to the configured SMTP server; raises on any refusal."""
+    with connect(settings) as server:
         server.send_message(msg)

@@ -262,3 +262,18 @@ def _by_month(session: Session, start: datetime, end: datetime) -> list[ReportLi
             sums.items(), key=lambda item: (item[0][0], item[0][1] or "")
         )
     ]
+
+
+def delivered_cost_for_error(session: Session, error_id: int) -> dict[str, int]:
+    """What the remedies delivered for an error cost, in minor units per currency."""
+    rows = session.execute(
+        select(Remedy.currency, func.sum(Remedy.amount_minor))
+        .where(
+            Remedy.error_id == error_id,
+            Remedy.state == "delivered",
+            Remedy.amount_minor.is_not(None),
+            Remedy.currency.is_not(None),
+        )
+        .group_by(Remedy.currency)
+    ).all()
+    return {str(currency): int(total or 0) for currency, total in rows}

@@ -1,0 +1,882 @@
+"""Writes of the apologies domain.
+
+Sending at scale is set-based: the "send" click marks the campaign and enqueues one job
+(``apologies.enqueue``) that walks the affected customers in chunks of :data:`CHUNK`,
+each chunk one ``INSERT ... SELECT`` of apology rows (the unique key ``(error_id,
+customer_id)`` and a ``NOT EXISTS`` make a second pass insert nothing) and one delivery job
+per chunk, scheduled so the channel's rate is kept over all workers together. A delivery
+job renders its chunk, stores the e-mails in one insert, sends them over one SMTP
+connection and marks each apology ``sent`` right after the server accepted it. A worker
+that dies mid-chunk leaves its apologies ``sending`` with their e-mail rows; the job is
+claimed again and sends exactly those, with the same Message-ID, and nothing already marked.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import and_, case, exists, func, insert, literal, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
+
+from meaculpa.apologies import texts
+from meaculpa.apologies.importer import _audit
+from meaculpa.apologies.models import (
+    Apology,
+    ApologyCampaign,
+    ErrorCaseLink,
+    ErrorPost,
+    PostNotice,
+)
+from meaculpa.apologies.schemas import CampaignIn, CustomerFilter, PostIn
+from meaculpa.cases.models import Case
+from meaculpa.core.audit import Actor, record, snapshot
+from meaculpa.core.clock import utcnow
+from meaculpa.core.db import Database
+from meaculpa.core.exceptions import Conflict, Forbidden, Invalid
+from meaculpa.customers.models import Customer, CustomerIdentity
+from meaculpa.errors.actions import check_can_edit_error
+from meaculpa.errors.models import AffectedCustomer, Error
+from meaculpa.jobs.queue import enqueue, enqueue_once
+from meaculpa.notifications.actions import (
+    Recipient,
+    do_mark_email,
+    do_queue_email,
+    do_store_emails,
+)
+from meaculpa.notifications.mailer import build_message, connect
+from meaculpa.notifications.models import OutboundEmail
+from meaculpa.remedies import money
+from meaculpa.remedies.queries import load_policy
+from meaculpa.settings import Settings
+
+CHUNK = 500
+CAMPAIGN_FIELDS = (
+    "status",
+    "subject_es",
+    "body_es",
+    "subject_en",
+    "body_en",
+    "remedy_kind",
+    "remedy_amount_minor",
+    "currency",
+    "promised_by",
+)
+# A bounce storm: this many bounces, making up this share of what was delivered, pauses it.
+STORM_MIN_BOUNCES = 20
+STORM_SHARE = 0.3
+SMTP_NOT_CONFIGURED = "no SMTP server is configured (set MEACULPA_SMTP_HOST)"
+
+
+def _rowcount(result: Any) -> int:
+    return int(cast("CursorResult[Any]", result).rowcount or 0)
+
+
+# --- the campaign -----------------------------------------------------------------------------
+
+
+def get_campaign(session: Session, error_id: int) -> ApologyCampaign | None:
+    return session.scalar(select(ApologyCampaign).where(ApologyCampaign.error_id == error_id))
+
+
+def do_save_campaign(
+    session: Session, actor: Actor, error: Error, data: CampaignIn
+) -> ApologyCampaign:
+    """Create or change the apology of ``error`` while it is a draft."""
+    check_can_edit_error(actor, error)
+    campaign = get_campaign(session, error.id)
+    before = snapshot(campaign, CAMPAIGN_FIELDS) if campaign is not None else None
+    if campaign is not None and campaign.status != "draft":
+        raise Conflict("the apology was already sent; its wording can no longer change")
+    if campaign is None:
+        campaign = ApologyCampaign(
+            error_id=error.id,
+            status="draft",
+            subject_es=texts.DEFAULTS["es"][0],
+            body_es=texts.DEFAULTS["es"][1],
+            subject_en=texts.DEFAULTS["en"][0],
+            body_en=texts.DEFAULTS["en"][1],
+            created_by_id=actor.id,
+        )
+        session.add(campaign)
+    given = data.model_dump(exclude_unset=True)
+    for name in ("subject_es", "body_es", "subject_en", "body_en"):
+        if given.get(name):
+            setattr(campaign, name, given[name])
+    if "remedy_kind" in given:
+        campaign.remedy_kind = data.remedy_kind.value if data.remedy_kind else None
+    if "remedy_amount" in given or "currency" in given:
+        if data.remedy_amount is None:
+            campaign.remedy_amount_minor = None
+            campaign.currency = None
+        else:
+            currency = (data.currency or load_policy(session).currency).upper()
+            try:
+                currency = money.check_currency(currency)
+                campaign.remedy_amount_minor = money.to_minor(data.remedy_amount, currency)
+            except ValueError as exc:
+                raise Invalid(str(exc), field="remedy_amount") from exc
+            campaign.currency = currency
+    if campaign.remedy_kind is None:
+        campaign.remedy_amount_minor = None
+        campaign.currency = None
+    if "promised_by" in given:
+        if data.promised_by is not None and data.promised_by <= utcnow():
+            raise Invalid("the promised resolution date is in the past", field="promised_by")
+        campaign.promised_by = data.promised_by
+    session.flush()
+    record(
+        session,
+        actor,
+        "apology.campaign.save",
+        "error",
+        error.id,
+        before=before,
+        after=snapshot(campaign, CAMPAIGN_FIELDS),
+    )
+    return campaign
+
+
+def check_can_send(session: Session, actor: Actor, error: Error, campaign: ApologyCampaign) -> None:
+    check_can_edit_error(actor, error)
+    if campaign.remedy_amount_minor is not None and campaign.currency is not None:
+        limit = load_policy(session).limit_for(actor.role, campaign.currency)
+        if limit is not None and campaign.remedy_amount_minor > limit:
+            raise Forbidden(
+                f"a {actor.role} may offer at most "
+                f"{money.from_minor(limit, campaign.currency)} {campaign.currency} per customer; "
+                "ask someone whose remedy limit covers this one"
+            )
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    status: str
+    enqueue_job: bool
+
+
+def do_send_campaign(
+    session: Session, actor: Actor, error: Error, campaign: ApologyCampaign
+) -> SendOutcome:
+    """Send the apology to every affected customer not yet apologised to.
+
+    A second click finds the enqueue job already waiting (or running) and adds nothing; a
+    click after more customers were added reaches just those.
+    """
+    check_can_send(session, actor, error, campaign)
+    if campaign.status == "paused":
+        raise Conflict(
+            "the apology is paused after many bounces; check the addresses, then resume it"
+        )
+    before = {"status": campaign.status}
+    claimed = _rowcount(
+        session.execute(
+            update(ApologyCampaign)
+            .where(ApologyCampaign.id == campaign.id, ApologyCampaign.status == "draft")
+            .values(status="sending", sent_at=utcnow(), sent_by_id=actor.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    job = enqueue_once(
+        session, "apologies.enqueue", f"apologies.enqueue:{error.id}", {"error_id": error.id}
+    )
+    session.refresh(campaign)
+    if claimed or job is not None:
+        record(
+            session,
+            actor,
+            "apology.send",
+            "error",
+            error.id,
+            before=before,
+            after={"status": campaign.status, "enqueued": job is not None},
+        )
+    return SendOutcome(status=campaign.status, enqueue_job=job is not None)
+
+
+def do_resume_campaign(
+    session: Session, actor: Actor, error: Error, campaign: ApologyCampaign
+) -> ApologyCampaign:
+    check_can_send(session, actor, error, campaign)
+    if campaign.status != "paused":
+        raise Conflict("the apology is not paused")
+    campaign.status = "sending"
+    campaign.paused_reason = None
+    enqueue_once(
+        session, "apologies.enqueue", f"apologies.enqueue:{error.id}", {"error_id": error.id}
+    )
+    record(session, actor, "apology.resume", "error", error.id, after={"status": "sending"})
+    return campaign
+
+
+# --- enqueueing, set-based ---------------------------------------------------------------------
+
+
+def _email_of(customer_id: Any) -> Any:
+    return (
+        select(func.min(CustomerIdentity.value))
+        .where(CustomerIdentity.customer_id == customer_id, CustomerIdentity.kind == "email")
+        .scalar_subquery()
+    )
+
+
+def enqueue_chunk(
+    session: Session, campaign: ApologyCampaign, low: int, high: int, now: datetime
+) -> tuple[int, int]:
+    """Apology rows for the affected customers with ids in ``[low, high]`` who have none;
+    returns (rows inserted, of them queued to send)."""
+    a = AffectedCustomer
+    email = _email_of(a.customer_id)
+    skip_reason = case(
+        (Customer.opt_out.is_(True), literal("opt_out")),
+        (email.is_(None), literal("no_email")),
+        else_=literal(None),
+    )
+    state = case(
+        (Customer.opt_out.is_(True), literal("skipped")),
+        (email.is_(None), literal("skipped")),
+        else_=literal("queued"),
+    )
+    rows = (
+        select(
+            literal(campaign.id),
+            literal(campaign.error_id),
+            a.customer_id,
+            state,
+            skip_reason,
+            literal("email"),
+            email,
+            Customer.language,
+            literal(now),
+        )
+        .join(Customer, Customer.id == a.customer_id)
+        .where(
+            a.error_id == campaign.error_id,
+            a.customer_id.between(low, high),
+            ~exists().where(
+                Apology.error_id == campaign.error_id, Apology.customer_id == a.customer_id
+            ),
+        )
+    )
+    inserted = _rowcount(
+        session.execute(
+            insert(Apology).from_select(
+                [
+                    "campaign_id",
+                    "error_id",
+                    "customer_id",
+                    "state",
+                    "skip_reason",
+                    "channel",
+                    "to_address",
+                    "language",
+                    "queued_at",
+                ],
+                rows,
+            )
+        )
+    )
+    queued = session.scalar(
+        select(func.count(Apology.id)).where(
+            Apology.error_id == campaign.error_id,
+            Apology.customer_id.between(low, high),
+            Apology.state == "queued",
+            Apology.queued_at == now,
+        )
+    )
+    return inserted or 0, queued or 0
+
+
+def enqueue_apologies(db: Database, error_id: int, settings: Settings) -> int:
+    """Walk the error's affected customers in chunks; return how many apologies were queued.
+
+    Each chunk commits on its own, so memory stays flat and a crash resumes where it stopped
+    (the job runs again and skips the customers who already have an apology row).
+    """
+    actor = Actor.system("apologies")
+    rate = max(settings.outreach_rates.get("email", 20.0), 0.001)
+    start = utcnow()
+    offset = 0.0
+    last = -1
+    total = 0
+    while True:
+        with db.transaction() as session:
+            campaign = get_campaign(session, error_id)
+            if campaign is None or campaign.status not in ("sending", "sent"):
+                return total
+            ids = list(
+                session.scalars(
+                    select(AffectedCustomer.customer_id)
+                    .where(
+                        AffectedCustomer.error_id == error_id,
+                        AffectedCustomer.customer_id > last,
+                    )
+                    .order_by(AffectedCustomer.customer_id)
+                    .limit(CHUNK)
+                )
+            )
+            if not ids:
+                campaign.status = "sent"
+                return total
+            low, high = ids[0], ids[-1]
+            now = utcnow()
+            inserted, queued = enqueue_chunk(session, campaign, low, high, now)
+            if queued:
+                enqueue(
+                    session,
+                    "apologies.deliver",
+                    {"error_id": error_id, "low": low, "high": high},
+                    run_after=start + timedelta(seconds=offset),
+                    max_attempts=20,
+                )
+                offset += queued / rate
+            if inserted:
+                _audit(
+                    session,
+                    actor,
+                    "apology.enqueue",
+                    "error",
+                    [(error_id, {"customers": [low, high], "rows": inserted, "queued": queued})],
+                    now,
+                )
+            total += queued
+            last = high
+
+
+# --- delivery ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    apology_id: int
+    customer_id: int
+    email_id: int
+
+
+def _prepare_batch(
+    db: Database, error_id: int, low: int, high: int, settings: Settings
+) -> list[_Outgoing] | None:
+    """Render the chunk's apologies and store their e-mails (``sending``); None if paused."""
+    with db.transaction() as session:
+        campaign = get_campaign(session, error_id)
+        error = session.get(Error, error_id)
+        if campaign is None or error is None:
+            return []
+        if campaign.status == "paused":
+            return None
+        rows = session.execute(
+            select(
+                Apology.id,
+                Apology.customer_id,
+                Apology.email_id,
+                Apology.to_address,
+                Apology.language,
+                Customer.name,
+                Customer.timezone,
+                AffectedCustomer.details,
+            )
+            .join(Customer, Customer.id == Apology.customer_id)
+            .join(
+                AffectedCustomer,
+                and_(
+                    AffectedCustomer.error_id == Apology.error_id,
+                    AffectedCustomer.customer_id == Apology.customer_id,
+                ),
+            )
+            .where(
+                Apology.error_id == error_id,
+                Apology.customer_id.between(low, high),
+                Apology.state.in_(("queued", "sending")),
+            )
+            .order_by(Apology.customer_id)
+        ).all()
+        out: list[_Outgoing] = []
+        fresh: list[tuple[Any, dict[str, Any]]] = []
+        for row in rows:
+            if row.email_id is not None:
+                out.append(_Outgoing(row.id, row.customer_id, row.email_id))
+                continue
+            lang = texts.language_of(row.language)
+            values = texts.apology_values(
+                language=lang,
+                customer_name=row.name,
+                customer_timezone=row.timezone,
+                error_title=error.title,
+                error_summary=error.public_summary,
+                remedy_kind=campaign.remedy_kind,
+                remedy_amount_minor=campaign.remedy_amount_minor,
+                currency=campaign.currency,
+                promised_by=campaign.promised_by,
+                details=row.details or {},
+            )
+            subject = getattr(campaign, f"subject_{lang}")
+            body = getattr(campaign, f"body_{lang}")
+            fresh.append(
+                (
+                    row,
+                    {
+                        "kind": "apology",
+                        "to_address": row.to_address,
+                        "to_name": row.name,
+                        "subject": texts.render(subject, values),
+                        "text": texts.tidy(texts.render(body, values)),
+                        "language": lang,
+                        "customer_id": row.customer_id,
+                        # The same Message-ID however often the delivery is retried.
+                        "message_id": f"<apology-{row.id}.e{error_id}@{settings.mail_domain}>",
+                    },
+                )
+            )
+        if fresh:
+            ids = do_store_emails(
+                session,
+                Actor.system("apologies"),
+                [item for _, item in fresh],
+                verb="apology.render",
+            )
+            for (row, _), email_id in zip(fresh, ids, strict=True):
+                out.append(_Outgoing(row.id, row.customer_id, email_id))
+            session.execute(
+                update(Apology),
+                [
+                    {"id": row.id, "email_id": email_id, "state": "sending"}
+                    for (row, _), email_id in zip(fresh, ids, strict=True)
+                ],
+            )
+        return out
+
+
+def _mark(db: Database, item: _Outgoing, error_id: int, state: str, error: str | None) -> None:
+    now = utcnow()
+    with db.transaction() as session:
+        values: dict[str, Any] = {"state": state}
+        values["sent_at" if state == "sent" else "bounced_at"] = now
+        session.execute(
+            update(Apology)
+            .where(Apology.id == item.apology_id, Apology.state == "sending")
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        do_mark_email(session, item.email_id, "sent" if state == "sent" else "bounced", error=error)
+        if state == "sent":
+            session.execute(
+                update(AffectedCustomer)
+                .where(
+                    AffectedCustomer.error_id == error_id,
+                    AffectedCustomer.customer_id == item.customer_id,
+                    AffectedCustomer.state.in_(("identified", "contacted")),
+                )
+                .values(state="apologised", updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        else:
+            check_bounce_storm(session, error_id)
+
+
+def _permanent(exc: Exception) -> bool:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500
+    return False
+
+
+def deliver_batch(db: Database, payload: dict[str, Any], settings: Settings) -> int:
+    """Send one chunk of apologies; returns how many the server accepted."""
+    if not settings.smtp_host:
+        raise RuntimeError(SMTP_NOT_CONFIGURED)
+    error_id, low, high = int(payload["error_id"]), int(payload["low"]), int(payload["high"])
+    items = _prepare_batch(db, error_id, low, high, settings)
+    if not items:
+        return 0
+    with db.reading() as session:
+        emails = {
+            e.id: e
+            for e in session.scalars(
+                select(OutboundEmail).where(OutboundEmail.id.in_([i.email_id for i in items]))
+            )
+        }
+    rate = max(settings.outreach_rates.get("email", 20.0), 0.001)
+    gap = 1.0 / rate
+    sent = 0
+    next_at = time.monotonic()
+    server = connect(settings)
+    try:
+        for n, item in enumerate(items):
+            email = emails.get(item.email_id)
+            if email is None or email.status in ("sent", "bounced"):
+                continue
+            if n and n % 100 == 0 and _paused(db, error_id):
+                return sent
+            wait = next_at - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            next_at = max(next_at + gap, time.monotonic() - 1.0)
+            try:
+                server.send_message(build_message(email, settings))
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
+                if not _permanent(exc):
+                    raise
+                _mark(db, item, error_id, "bounced", f"refused: {exc}"[:2000])
+                continue
+            _mark(db, item, error_id, "sent", None)
+            sent += 1
+    finally:
+        try:
+            server.quit()
+        except smtplib.SMTPException:
+            server.close()
+    return sent
+
+
+def _paused(db: Database, error_id: int) -> bool:
+    with db.reading() as session:
+        campaign = get_campaign(session, error_id)
+        return campaign is not None and campaign.status == "paused"
+
+
+def check_bounce_storm(session: Session, error_id: int) -> bool:
+    """Pause the error's apology when its bounces pile up (a bad list, a blocked sender)."""
+    counts = dict(
+        session.execute(
+            select(Apology.state, func.count(Apology.id))
+            .where(Apology.error_id == error_id, Apology.state != "skipped")
+            .group_by(Apology.state)
+        ).all()
+    )
+    bounced = counts.get("bounced", 0)
+    delivered = sum(v for k, v in counts.items() if k not in ("queued", "sending"))
+    if bounced < STORM_MIN_BOUNCES or bounced < STORM_SHARE * delivered:
+        return False
+    campaign = get_campaign(session, error_id)
+    if campaign is None or campaign.status == "paused":
+        return False
+    campaign.status = "paused"
+    campaign.paused_reason = f"{bounced} of {delivered} apologies bounced"
+    record(
+        session,
+        Actor.system("apologies"),
+        "apology.pause",
+        "error",
+        error_id,
+        after={"bounced": bounced, "delivered": delivered},
+    )
+    return True
+
+
+def note_bounce(session: Session, actor: Actor, email_id: int) -> None:
+    """A delivery report named an apology's e-mail: the apology bounced."""
+    apology = session.scalar(select(Apology).where(Apology.email_id == email_id))
+    if apology is None or apology.state == "bounced":
+        return
+    before = {"state": apology.state}
+    apology.state = "bounced"
+    apology.bounced_at = utcnow()
+    record(
+        session,
+        actor,
+        "apology.bounce",
+        "error",
+        apology.error_id,
+        before=before,
+        after={"state": "bounced", "customer_id": apology.customer_id},
+    )
+    session.flush()
+    check_bounce_storm(session, apology.error_id)
+
+
+# --- affected customers by filter ---------------------------------------------------------------
+
+
+def do_add_by_filter(
+    session: Session, actor: Actor, error: Error, data: CustomerFilter
+) -> tuple[int, int]:
+    """Put the existing customers matching ``data`` on the error's list; (matched, added)."""
+    check_can_edit_error(actor, error)
+    conditions: list[Any] = []
+    if data.language is not None:
+        conditions.append(Customer.language == data.language.value)
+    if data.created_from is not None:
+        conditions.append(Customer.created_at >= data.created_from)
+    if data.created_to is not None:
+        conditions.append(Customer.created_at < data.created_to)
+    if data.email_domain is not None:
+        domain = data.email_domain.lower().lstrip("@")
+        conditions.append(
+            exists().where(
+                CustomerIdentity.customer_id == Customer.id,
+                CustomerIdentity.kind == "email",
+                CustomerIdentity.value.like(
+                    "%@" + domain.replace("%", "").replace("_", "\\_"), escape="\\"
+                ),
+            )
+        )
+    if data.case_opened_from is not None or data.case_opened_to is not None:
+        window = [Case.customer_id == Customer.id]
+        if data.case_opened_from is not None:
+            window.append(Case.opened_at >= data.case_opened_from)
+        if data.case_opened_to is not None:
+            window.append(Case.opened_at < data.case_opened_to)
+        conditions.append(exists().where(*window))
+    matched = session.scalar(select(func.count(Customer.id)).where(*conditions)) or 0
+    if data.dry_run:
+        return matched, 0
+    now = utcnow()
+    new = (
+        select(
+            literal(error.id),
+            Customer.id,
+            literal("identified"),
+            literal(data.details, type_=AffectedCustomer.__table__.c.details.type),
+            literal(now),
+            literal(now),
+        )
+        .where(*conditions)
+        .where(
+            ~exists().where(
+                AffectedCustomer.error_id == error.id, AffectedCustomer.customer_id == Customer.id
+            )
+        )
+    )
+    before = error.affected_count
+    added = _rowcount(
+        session.execute(
+            insert(AffectedCustomer).from_select(
+                ["error_id", "customer_id", "state", "details", "created_at", "updated_at"], new
+            )
+        )
+    )
+    if added:
+        session.execute(
+            update(Customer)
+            .where(
+                Customer.id.in_(
+                    select(AffectedCustomer.customer_id).where(
+                        AffectedCustomer.error_id == error.id, AffectedCustomer.created_at == now
+                    )
+                )
+            )
+            .values(failures_count=Customer.failures_count + 1)
+            .execution_options(synchronize_session=False)
+        )
+        error.affected_count = (
+            session.scalar(
+                select(func.count(AffectedCustomer.id)).where(AffectedCustomer.error_id == error.id)
+            )
+            or 0
+        )
+    record(
+        session,
+        actor,
+        "error.affected.filter",
+        "error",
+        error.id,
+        before={"affected_count": before},
+        after={
+            "affected_count": error.affected_count,
+            "added": added,
+            "filter": data.model_dump(mode="json", exclude={"dry_run"}),
+        },
+    )
+    return matched, added
+
+
+# --- no double explaining ----------------------------------------------------------------------
+
+
+def link_inbound(
+    session: Session, actor: Actor, *, message_id: int, case_id: int, customer_id: int
+) -> list[ErrorCaseLink]:
+    """An affected customer wrote: link the case to the open errors that hurt them, note the
+    reply on their apology, and turn the promised date into a commitment on the case."""
+    rows = session.execute(
+        select(AffectedCustomer, Error)
+        .join(Error, Error.id == AffectedCustomer.error_id)
+        .where(AffectedCustomer.customer_id == customer_id, Error.status != "closed")
+    ).all()
+    links: list[ErrorCaseLink] = []
+    now = utcnow()
+    for affected, error in rows:
+        already = session.scalar(
+            select(ErrorCaseLink.id).where(
+                ErrorCaseLink.error_id == error.id, ErrorCaseLink.case_id == case_id
+            )
+        )
+        apology = session.scalar(
+            select(Apology).where(Apology.error_id == error.id, Apology.customer_id == customer_id)
+        )
+        apologised = apology is not None and apology.sent_at is not None
+        if already is None:
+            link = ErrorCaseLink(
+                error_id=error.id,
+                case_id=case_id,
+                customer_id=customer_id,
+                message_id=message_id,
+                before_apology=not apologised,
+            )
+            session.add(link)
+            links.append(link)
+            record(
+                session,
+                actor,
+                "error.case.link",
+                "error",
+                error.id,
+                after={
+                    "case_id": case_id,
+                    "customer_id": customer_id,
+                    "before_apology": not apologised,
+                },
+            )
+            _promise_on_case(session, actor, error, case_id)
+        if apologised and apology is not None and apology.replied_at is None:
+            apology.state = "replied" if apology.state != "complained" else apology.state
+            apology.replied_at = now
+            apology.case_id = case_id
+            enqueue(
+                session,
+                "apologies.classify_reply",
+                {"apology_id": apology.id, "message_id": message_id},
+            )
+        elif not apologised and affected.state != "complained":
+            # They complained before we apologised: the figure the issue wants to shrink.
+            affected.state = "complained"
+    session.flush()
+    return links
+
+
+def _promise_on_case(session: Session, actor: Actor, error: Error, case_id: int) -> None:
+    campaign = get_campaign(session, error.id)
+    if campaign is None or campaign.promised_by is None or campaign.promised_by <= utcnow():
+        return
+    from meaculpa.cases.queries import get_case
+    from meaculpa.commitments.actions import do_create_commitment
+
+    case_row = get_case(session, case_id)
+    if case_row is None:
+        return
+    do_create_commitment(
+        session,
+        actor,
+        case_row,
+        kind="update",
+        due_at=campaign.promised_by,
+        description=f"E-{error.id}: {error.title}"[:2000],
+    )
+
+
+def classify_reply(session: Session, apology_id: int, text: str) -> bool:
+    """A negative or angry reply to an apology is a complaint; returns whether it was."""
+    from meaculpa.analysis.inbound import analyze_inbound
+
+    apology = session.get(Apology, apology_id)
+    if apology is None or not text.strip():
+        return False
+    [result] = analyze_inbound([text[:20_000]])
+    complaint = (
+        result.sentiment.label == "negative" or result.anger.angry or bool(result.escalation)
+    )
+    if not complaint or apology.state == "complained":
+        return False
+    apology.state = "complained"
+    apology.complained_at = utcnow()
+    session.execute(
+        update(AffectedCustomer)
+        .where(
+            AffectedCustomer.error_id == apology.error_id,
+            AffectedCustomer.customer_id == apology.customer_id,
+        )
+        .values(state="complained", updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    record(
+        session,
+        Actor.system("apologies"),
+        "apology.complaint",
+        "error",
+        apology.error_id,
+        after={"customer_id": apology.customer_id, "sentiment": result.sentiment.label},
+    )
+    return True
+
+
+# --- updates on an error ------------------------------------------------------------------------
+
+
+def do_post_update(session: Session, actor: Actor, error: Error, data: PostIn) -> ErrorPost:
+    check_can_edit_error(actor, error)
+    post = ErrorPost(
+        error_id=error.id,
+        text_es=data.text_es,
+        text_en=data.text_en,
+        notify=data.notify,
+        created_by_id=actor.id,
+    )
+    session.add(post)
+    session.flush()
+    if data.notify:
+        enqueue(session, "apologies.notify_post", {"post_id": post.id})
+    record(
+        session,
+        actor,
+        "error.post",
+        "error",
+        error.id,
+        after={"post_id": post.id, "notify": data.notify},
+    )
+    return post
+
+
+def notify_post(session: Session, post_id: int, settings: Settings, *, limit: int = CHUNK) -> int:
+    """Queue the update's e-mail to up to ``limit`` affected customers not yet told; returns
+    how many were queued (the job enqueues itself again while some remain)."""
+    post = session.get(ErrorPost, post_id)
+    if post is None:
+        return 0
+    error = session.get(Error, post.error_id)
+    assert error is not None
+    email = _email_of(Customer.id)
+    rows = session.execute(
+        select(Customer.id, Customer.name, Customer.language, email.label("address"))
+        .join(AffectedCustomer, AffectedCustomer.customer_id == Customer.id)
+        .where(
+            AffectedCustomer.error_id == error.id,
+            Customer.opt_out.is_(False),
+            ~exists().where(PostNotice.post_id == post.id, PostNotice.customer_id == Customer.id),
+        )
+        .order_by(Customer.id)
+        .limit(limit)
+    ).all()
+    actor = Actor.system("apologies")
+    status_url = f"{settings.base_url.rstrip('/')}/status#E-{error.id}"
+    for row in rows:
+        email_id = None
+        if row.address is not None:
+            lang = texts.language_of(row.language)
+            text = (post.text_es if lang == "es" else post.text_en) or post.text_es or post.text_en
+            values = {
+                "customer_name": row.name,
+                "error_title": error.title,
+                "text": text,
+                "status_url": status_url if error.public else "",
+            }
+            email_id = do_queue_email(
+                session,
+                actor,
+                to=Recipient(row.address, row.name),
+                subject=texts.render(texts.UPDATE_SUBJECT[lang], values),
+                text=texts.tidy(texts.render(texts.UPDATE_BODY[lang], values)),
+                kind="update",
+                mail_domain=settings.mail_domain,
+                language=lang,
+                customer_id=row.id,
+            ).id
+        session.add(PostNotice(post_id=post.id, customer_id=row.id, email_id=email_id))
+    session.flush()
+    if len(rows) == limit:
+        enqueue(session, "apologies.notify_post", {"post_id": post.id})
+    return len(rows)
