@@ -17,9 +17,10 @@ import smtplib
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 from typing import Any, cast
 
-from sqlalchemy import and_, case, exists, func, insert, literal, select, update
+from sqlalchemy import Table, and_, bindparam, case, exists, func, insert, literal, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -47,8 +48,9 @@ from meaculpa.notifications.actions import (
     do_mark_email,
     do_queue_email,
     do_store_emails,
+    mark_emails_sent,
 )
-from meaculpa.notifications.mailer import build_message, connect
+from meaculpa.notifications.mailer import connect, plain_message_bytes
 from meaculpa.notifications.models import OutboundEmail
 from meaculpa.remedies import money
 from meaculpa.remedies.queries import load_policy
@@ -450,31 +452,60 @@ def _prepare_batch(
         return out
 
 
-def _mark(db: Database, item: _Outgoing, error_id: int, state: str, error: str | None) -> None:
-    now = utcnow()
+_SENT = (
+    update(cast(Table, Apology.__table__))
+    .where(Apology.__table__.c.id == bindparam("aid"), Apology.__table__.c.state == "sending")
+    .values(state="sent", sent_at=bindparam("at"))
+)
+
+
+def _mark_sent(db: Database, item: _Outgoing) -> None:
+    """The one write per delivered apology, right after the server accepted it: what makes a
+    retry skip it. The e-mail rows and affected states follow per chunk (:func:`_settle`)."""
     with db.transaction() as session:
-        values: dict[str, Any] = {"state": state}
-        values["sent_at" if state == "sent" else "bounced_at"] = now
+        session.connection().execute(_SENT, {"aid": item.apology_id, "at": utcnow()})
+
+
+def _mark_bounced(db: Database, item: _Outgoing, error_id: int, error: str) -> None:
+    with db.transaction() as session:
         session.execute(
             update(Apology)
             .where(Apology.id == item.apology_id, Apology.state == "sending")
-            .values(**values)
+            .values(state="bounced", bounced_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        do_mark_email(session, item.email_id, "sent" if state == "sent" else "bounced", error=error)
-        if state == "sent":
-            session.execute(
-                update(AffectedCustomer)
-                .where(
-                    AffectedCustomer.error_id == error_id,
-                    AffectedCustomer.customer_id == item.customer_id,
-                    AffectedCustomer.state.in_(("identified", "contacted")),
-                )
-                .values(state="apologised", updated_at=now)
-                .execution_options(synchronize_session=False)
+        do_mark_email(session, item.email_id, "bounced", error=error)
+        check_bounce_storm(session, error_id)
+
+
+def _settle(db: Database, error_id: int, low: int, high: int) -> None:
+    """Mark the chunk's delivered e-mails sent and their customers apologised (idempotent:
+    a job resumed after a crash settles what the dead worker delivered too)."""
+    now = utcnow()
+    delivered = select(Apology.email_id).where(
+        Apology.error_id == error_id,
+        Apology.customer_id.between(low, high),
+        Apology.state.in_(("sent", "replied", "complained")),
+    )
+    with db.transaction() as session:
+        mark_emails_sent(session, delivered)
+        session.execute(
+            update(AffectedCustomer)
+            .where(
+                AffectedCustomer.error_id == error_id,
+                AffectedCustomer.customer_id.between(low, high),
+                AffectedCustomer.state.in_(("identified", "contacted")),
+                AffectedCustomer.customer_id.in_(
+                    select(Apology.customer_id).where(
+                        Apology.error_id == error_id,
+                        Apology.customer_id.between(low, high),
+                        Apology.sent_at.is_not(None),
+                    )
+                ),
             )
-        else:
-            check_bounce_storm(session, error_id)
+            .values(state="apologised", updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _permanent(exc: Exception) -> bool:
@@ -504,6 +535,7 @@ def deliver_batch(db: Database, payload: dict[str, Any], settings: Settings) -> 
     gap = 1.0 / rate
     sent = 0
     next_at = time.monotonic()
+    sender = parseaddr(settings.mail_from)[1] or settings.mail_from
     server = connect(settings)
     try:
         for n, item in enumerate(items):
@@ -517,15 +549,16 @@ def deliver_batch(db: Database, payload: dict[str, Any], settings: Settings) -> 
                 time.sleep(wait)
             next_at = max(next_at + gap, time.monotonic() - 1.0)
             try:
-                server.send_message(build_message(email, settings))
+                server.sendmail(sender, [email.to_address], plain_message_bytes(email, settings))
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
                 if not _permanent(exc):
                     raise
-                _mark(db, item, error_id, "bounced", f"refused: {exc}"[:2000])
+                _mark_bounced(db, item, error_id, f"refused: {exc}"[:2000])
                 continue
-            _mark(db, item, error_id, "sent", None)
+            _mark_sent(db, item)
             sent += 1
     finally:
+        _settle(db, error_id, low, high)
         try:
             server.quit()
         except smtplib.SMTPException:

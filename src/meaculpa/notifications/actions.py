@@ -163,6 +163,17 @@ def do_mark_email(
     )
 
 
+def mark_emails_sent(session: Session, email_ids: Any) -> None:
+    """Mark the e-mails ``email_ids`` (a list or a subquery of ids) that are still
+    ``sending`` as sent, once their sender knows the server accepted them."""
+    session.execute(
+        update(OutboundEmail)
+        .where(OutboundEmail.id.in_(email_ids), OutboundEmail.status == "sending")
+        .values(status="sent", sent_at=utcnow(), last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def do_email_user(
     session: Session,
     actor: Actor,
