@@ -143,6 +143,9 @@ async def error_page(error_id: int, request: Request, user: CurrentUser, db: DB)
         people = users_by_id(
             session, [error.reported_by_id] if error.reported_by_id is not None else []
         )
+        from meaculpa.apologies.web import error_context
+
+        owning = error_context(session, error)
     return render(
         request,
         "errors/error.html",
@@ -154,6 +157,7 @@ async def error_page(error_id: int, request: Request, user: CurrentUser, db: DB)
             "reporter": people.get(error.reported_by_id) if error.reported_by_id else None,
             "statuses": _values(ErrorStatus),
             "states": _values(AffectedState),
+            "owning": owning,
         },
     )
 
