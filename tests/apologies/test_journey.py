@@ -157,3 +157,13 @@ def test_apology_preview_send_once_and_the_reply_links_the_case(
     assert figures["remedy_offered_minor"] == {"EUR": 2000}
 
     assert "apology.send" in audit_verbs(db)
+    # The reply templates know it.
+    from meaculpa.cases.models import Case
+    from meaculpa.playbooks.queries import case_checklist, render_template, template_values
+
+    with db.reading() as s:
+        case = s.get(Case, case_id)
+        values = template_values(s, case, case_checklist(s, case))
+    assert values["remedy"] == "un abono de 10,00\xa0€"
+    assert values["proactive_apology"].startswith("Te pedimos disculpas por iniciativa propia el ")
+    assert "un abono de 10,00" in render_template("{proactive_apology}", values)

@@ -97,7 +97,8 @@ def test_owning_an_error_through_the_pages(client, db, manager, mail_settings, s
     case_id = r.json()["case_id"]
     login(client, manager)
     page = client.get(f"/cases/{case_id}")
-    assert "Apologised proactively on" in page.text or "Pedimos disculpas" in page.text
+    assert "Le pedimos disculpas por iniciativa propia el" in page.text
+    assert "le ofrecimos un abono de 5,00" in page.text
     with db.reading() as s:
         assert s.scalar(select(Apology.state).where(Apology.case_id == case_id)) == "replied"
         assert s.scalar(select(AffectedCustomer.state).where(

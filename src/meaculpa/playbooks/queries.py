@@ -38,6 +38,9 @@ TEMPLATE_VARIABLES = (
     "remedy",
     "due_date",
     "agent_name",
+    # "We apologised to you proactively on 3 March and offered you a credit of 10 €." when
+    # the case's customer was apologised to for an error linked to the case (apologies).
+    "proactive_apology",
 )
 _VARIABLE = re.compile(r"\{([a-z_]{1,40})\}")
 
@@ -295,13 +298,22 @@ def template_values(
         due_date = babel_format_date(
             promise.due_at.astimezone(tz).date(), "long", locale=checklist.language
         )
+    from meaculpa.apologies.queries import apology_sentence_for_case
+
+    apology, offered = apology_sentence_for_case(
+        session,
+        case.id,
+        checklist.language,
+        customer.timezone if customer is not None else None,
+    )
     return {
         "customer_name": customer.name if customer is not None else None,
         "case_reference": case.reference,
         "error_title": checklist.playbook.error_title or case.subject or None,
-        "remedy": None,
+        "remedy": offered,
         "due_date": due_date,
         "agent_name": agent_name,
+        "proactive_apology": apology,
     }
 
 
