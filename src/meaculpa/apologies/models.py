@@ -57,8 +57,8 @@ class Apology(Base):
 
     __tablename__ = "apology"
     __table_args__ = (
+        # Also the index of every look-up by error and customer.
         UniqueConstraint("error_id", "customer_id", name="uq_apology_error_customer"),
-        Index("ix_apology_customer", "customer_id", "state"),
         Index("ix_apology_error_state", "error_id", "state"),
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from meaculpa.core.i18n import format_date
@@ -115,6 +116,27 @@ def unknown_variables(text: str, known: set[str]) -> list[str]:
     return sorted({m.group(1) for m in VARIABLE.finditer(text)} - known)
 
 
+@lru_cache(maxsize=256)
+def _shared_values(
+    lang: str,
+    timezone: str | None,
+    remedy_kind: str | None,
+    remedy_amount_minor: int | None,
+    currency: str | None,
+    promised_by: datetime | None,
+) -> tuple[tuple[str, str], ...]:
+    """The values every customer of a campaign shares (per language and time zone): the
+    money and date formatting is the costly part of personalising, so it is done once."""
+    remedy = remedy_text(remedy_kind, remedy_amount_minor, currency, lang)
+    due = format_date(promised_by, lang, timezone) if promised_by else ""
+    return (
+        ("remedy", remedy),
+        ("remedy_sentence", render(_REMEDY_SENTENCE[lang], {"remedy": remedy}) if remedy else ""),
+        ("due_date", due),
+        ("due_sentence", render(_DUE_SENTENCE[lang], {"due_date": due}) if due else ""),
+    )
+
+
 def apology_values(
     *,
     language: str,
@@ -129,19 +151,14 @@ def apology_values(
     details: Mapping[str, Any],
 ) -> dict[str, Any]:
     lang = language_of(language)
-    remedy = remedy_text(remedy_kind, remedy_amount_minor, currency, lang)
-    due = format_date(promised_by, lang, customer_timezone) if promised_by else ""
     values: dict[str, Any] = {str(k): v for k, v in details.items()}
+    values["customer_name"] = customer_name
+    values["error_title"] = error_title
+    values["error_summary"] = error_summary
     values.update(
-        {
-            "customer_name": customer_name,
-            "error_title": error_title,
-            "error_summary": error_summary,
-            "remedy": remedy,
-            "remedy_sentence": render(_REMEDY_SENTENCE[lang], {"remedy": remedy}) if remedy else "",
-            "due_date": due,
-            "due_sentence": render(_DUE_SENTENCE[lang], {"due_date": due}) if due else "",
-        }
+        _shared_values(
+            lang, customer_timezone, remedy_kind, remedy_amount_minor, currency, promised_by
+        )
     )
     return values
 

@@ -86,7 +86,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('error_id', 'customer_id', name='uq_apology_error_customer')
     )
     with op.batch_alter_table('apology', schema=None) as batch_op:
-        batch_op.create_index('ix_apology_customer', ['customer_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_apology_email_id'), ['email_id'], unique=False)
         batch_op.create_index('ix_apology_error_state', ['error_id', 'state'], unique=False)
 
@@ -149,7 +148,6 @@ def downgrade() -> None:
     with op.batch_alter_table('apology', schema=None) as batch_op:
         batch_op.drop_index('ix_apology_error_state')
         batch_op.drop_index(batch_op.f('ix_apology_email_id'))
-        batch_op.drop_index('ix_apology_customer')
 
     op.drop_table('apology')
     with op.batch_alter_table('error_post', schema=None) as batch_op:
