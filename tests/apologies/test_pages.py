@@ -13,7 +13,12 @@ from meaculpa.jobs.runner import Runner
 from tests.conftest import audit_verbs
 from tests.web.helpers import csrf, login
 
-CSV = "email,name,language,order_number\nana@example.es,Ana <b>Ruiz</b>,es,P-1\nbob@example.com,Bob,en,P-2\nbad,,,\n"
+CSV = (
+    "email,name,language,order_number\n"
+    "ana@example.es,Ana <b>Ruiz</b>,es,P-1\n"
+    "bob@example.com,Bob,en,P-2\n"
+    "bad,,,\n"
+)
 
 
 def test_owning_an_error_through_the_pages(client, db, manager, mail_settings, smtp_server):
