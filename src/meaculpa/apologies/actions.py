@@ -702,26 +702,24 @@ def do_add_by_filter(
         )
     )
     before = error.affected_count
-    added = _rowcount(
-        session.execute(
-            insert(AffectedCustomer).from_select(
+    added_ids = list(
+        session.scalars(
+            insert(AffectedCustomer)
+            .from_select(
                 ["error_id", "customer_id", "state", "details", "created_at", "updated_at"], new
             )
+            .returning(AffectedCustomer.customer_id)
         )
     )
+    added = len(added_ids)
     if added:
-        session.execute(
-            update(Customer)
-            .where(
-                Customer.id.in_(
-                    select(AffectedCustomer.customer_id).where(
-                        AffectedCustomer.error_id == error.id, AffectedCustomer.created_at == now
-                    )
-                )
+        for i in range(0, added, 1000):
+            session.execute(
+                update(Customer)
+                .where(Customer.id.in_(added_ids[i : i + 1000]))
+                .values(failures_count=Customer.failures_count + 1)
+                .execution_options(synchronize_session=False)
             )
-            .values(failures_count=Customer.failures_count + 1)
-            .execution_options(synchronize_session=False)
-        )
         error.affected_count = (
             session.scalar(
                 select(func.count(AffectedCustomer.id)).where(AffectedCustomer.error_id == error.id)
