@@ -366,8 +366,14 @@ def enqueue_apologies(db: Database, error_id: int, settings: Settings) -> int:
             total += len(queued)
             if high is None:
                 campaign.status = "sent"
-                return total
+                break
             low = high + 1
+    if not db.is_sqlite:
+        # A mass insert leaves the planner's statistics behind; the delivery jobs' reads by
+        # customer range need them right (autovacuum would get there, later).
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE apology")
+    return total
 
 
 # --- delivery ----------------------------------------------------------------------------------
