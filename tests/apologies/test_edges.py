@@ -142,9 +142,10 @@ def test_a_bounce_storm_pauses_the_apology(client, db, manager):
     client.post(f"/api/v1/errors/{error_id}/apology/send", headers=manager.headers)
     Runner(db, name="w").run_pending()  # enqueues; delivery fails without SMTP, retried later
     with db.transaction() as s:
-        # Pretend they went out, then delivery reports come back for 25 of them.
-        s.execute(update(Apology).values(state="sent", email_id=None))
-        ids = list(s.scalars(select(Apology.id).order_by(Apology.id).limit(25)))
+        # Pretend 30 went out, then delivery reports come back for 25 of them.
+        first = list(s.scalars(select(Apology.id).order_by(Apology.id).limit(30)))
+        s.execute(update(Apology).where(Apology.id.in_(first)).values(state="sent"))
+        ids = first[:25]
     for apology_id in ids:
         with db.transaction() as s:
             from meaculpa.notifications.actions import do_store_emails
@@ -161,6 +162,13 @@ def test_a_bounce_storm_pauses_the_apology(client, db, manager):
     assert r.status_code == 409
     r = client.post(f"/api/v1/errors/{error_id}/apology/resume", headers=manager.headers)
     assert r.status_code == 200 and r.json()["status"] == "sending"
+    # The 10 still queued get a delivery job again.
+    from meaculpa.jobs.models import Job
+
+    with db.reading() as s:
+        jobs = s.scalars(select(Job).where(Job.kind == "apologies.deliver",
+                                           Job.status == "queued")).all()
+        assert any(j.attempts == 0 and j.payload["high"] >= j.payload["low"] for j in jobs)
     figures = client.get(f"/api/v1/errors/{error_id}/figures", headers=manager.headers).json()
     assert figures["bounced"] == 25
 

@@ -214,8 +214,46 @@ def do_resume_campaign(
     enqueue_once(
         session, "apologies.enqueue", f"apologies.enqueue:{error.id}", {"error_id": error.id}
     )
-    record(session, actor, "apology.resume", "error", error.id, after={"status": "sending"})
+    jobs = requeue_pending(session, error.id)
+    record(
+        session,
+        actor,
+        "apology.resume",
+        "error",
+        error.id,
+        after={"status": "sending", "delivery_jobs": jobs},
+    )
     return campaign
+
+
+def requeue_pending(session: Session, error_id: int) -> int:
+    """Delivery jobs for the apologies a pause left waiting (queued or half sent), walked in
+    pages of :data:`CHUNK` customer ids; returns how many jobs were added."""
+    last = 0
+    jobs = 0
+    while True:
+        ids = list(
+            session.scalars(
+                select(Apology.customer_id)
+                .where(
+                    Apology.error_id == error_id,
+                    Apology.state.in_(("queued", "sending")),
+                    Apology.customer_id > last,
+                )
+                .order_by(Apology.customer_id)
+                .limit(CHUNK)
+            )
+        )
+        if not ids:
+            return jobs
+        enqueue(
+            session,
+            "apologies.deliver",
+            {"error_id": error_id, "low": ids[0], "high": ids[-1]},
+            max_attempts=20,
+        )
+        jobs += 1
+        last = ids[-1]
 
 
 # --- enqueueing, set-based ---------------------------------------------------------------------
