@@ -72,6 +72,8 @@ ID_ROUTES = [(m, p) for m, p in ROUTES if "{" in p]
 OVERRIDES = {
     ("POST", "/api/v1/customers/{customer_id}/identities"): {"kind": "email", "value": "a@b.es"},
     ("POST", "/api/v1/errors/{error_id}/affected"): {"customer_id": 1},
+    ("POST", "/api/v1/errors/{error_id}/affected/filter"): {"language": "es"},
+    ("POST", "/api/v1/errors/{error_id}/updates"): {"text_es": "Arreglado."},
 }
 
 

@@ -39,12 +39,12 @@ ApologyState = Literal["queued", "sending", "sent", "bounced", "replied", "compl
 async def import_affected_csv(error_id: int, request: Request, actor: ApiActor, db: DB) -> Any:
     """Attach the customers listed in a CSV body (``Content-Type: text/csv``); returns the
     counts and every rejected row with its line number. Larger files: the CLI."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype not in ("text/csv", "application/csv"):
-        raise Invalid("send the file as the request body with Content-Type: text/csv")
     with db.reading() as session:
         error = access_error(session, actor, error_id)
         check_can_edit_error(actor, error)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in ("text/csv", "application/csv"):
+        raise Invalid("send the file as the request body with Content-Type: text/csv")
     body = await request.body()
     if not body.strip():
         raise Invalid("the file is empty")
