@@ -93,8 +93,11 @@ def test_apology_preview_send_once_and_the_reply_links_the_case(
     error_id = make_error(client, manager)
     upload(client, manager, error_id, CSV)
     # One customer asked not to be contacted.
-    with db.transaction() as s:
-        s.query(Customer).filter(Customer.name == "Pedro").update({"opt_out": True})
+    with db.reading() as s:
+        pedro = s.scalar(select(Customer.id).where(Customer.name == "Pedro"))
+    r = client.patch(f"/api/v1/customers/{pedro}", json={"opt_out": True},
+                     headers=manager.headers)
+    assert r.status_code == 200 and r.json()["opt_out"] is True
     promised = (utcnow() + timedelta(days=10)).isoformat()
     r = client.put(
         f"/api/v1/errors/{error_id}/apology",

@@ -35,6 +35,8 @@ class CustomerRead(ReadModel):
     timezone: str
     owner_id: int | None
     failures_count: int
+    # Asked not to receive proactive messages (apologies and updates on errors).
+    opt_out: bool
     identities: list[IdentityRead]
     created_at: datetime
     updated_at: datetime
@@ -54,3 +56,4 @@ class CustomerUpdate(StrictModel):
     timezone: TimeZoneName | None = None
     owner_id: int | None = None
     failures_count: int | None = Field(default=None, ge=0)
+    opt_out: bool | None = None
