@@ -3,15 +3,17 @@ the public status page and its feeds without signing in; the case panel."""
 
 from __future__ import annotations
 
+import re
 from xml.etree import ElementTree
 
 from sqlalchemy import select
 
 from meaculpa.apologies.models import Apology, ErrorPost
+from meaculpa.customers.models import Customer
 from meaculpa.errors.models import AffectedCustomer
 from meaculpa.jobs.runner import Runner
 from tests.conftest import audit_verbs
-from tests.web.helpers import csrf, login
+from tests.web.helpers import csrf, csrf_from, login
 
 CSV = (
     "email,name,language,order_number\n"
@@ -63,6 +65,21 @@ def test_owning_an_error_through_the_pages(client, db, manager, mail_settings, s
         update={"outreach_rates": {"email": 1000.0}})).run_pending()
     assert len(mailbox.messages) == 2
     assert audit_verbs(db).count("apology.send") == 1
+    # Ana opts out through the link in her apology: no login, a confirmation, then done.
+    ana_mail = next(m for m in mailbox.messages if "ana@example.es" in str(m["To"]))
+    link = re.search(r"http://[^\s]+/o/[^\s]+", ana_mail.get_content()).group(0)
+    path = link.split("http://127.0.0.1:8000", 1)[1]
+    cookies = dict(client.cookies)
+    client.cookies.clear()
+    page = client.get(path)
+    assert page.status_code == 200 and "No me enviéis estos mensajes" in page.text
+    r = client.post(path, data={"csrf_token": csrf_from(page.text)})
+    assert r.status_code == 200
+    assert client.get(path[:-3] + "xyz").status_code == 404
+    with db.reading() as s:
+        assert s.scalar(select(Customer.opt_out).where(Customer.name.like("Ana%"))) is True
+    assert "customer.update" in audit_verbs(db)
+    client.cookies.update(cookies)
 
     token = csrf(client, error_url)
     r = client.post(f"{error_url}/posts", data={"csrf_token": token, "notify": "1",
@@ -72,7 +89,7 @@ def test_owning_an_error_through_the_pages(client, db, manager, mail_settings, s
     Runner(db, name="w", settings=mail_settings).run_pending()
     updates = [m for m in mailbox.messages if "Every order has now shipped" in m.get_content()
                or "Ya hemos enviado" in m.get_content()]
-    assert len(updates) == 2
+    assert [str(m["To"]) for m in updates] == ["Bob <bob@example.com>"]  # Ana opted out
     token = csrf(client, error_url)
     r = client.post(f"{error_url}/public", data={
         "csrf_token": token, "public": "1",

@@ -490,7 +490,13 @@ def _prepare_batch(
                         "to_address": row.to_address,
                         "to_name": row.name,
                         "subject": texts.render(subject, values),
-                        "text": texts.tidy(texts.render(body, values)),
+                        "text": texts.with_opt_out(
+                            texts.tidy(texts.render(body, values)),
+                            lang,
+                            texts.opt_out_url(
+                                settings.base_url, settings.secret_key, row.customer_id
+                            ),
+                        ),
                         "language": lang,
                         "customer_id": row.customer_id,
                         # The same Message-ID however often the delivery is retried.
@@ -970,7 +976,11 @@ def notify_post(session: Session, post_id: int, settings: Settings, *, limit: in
                 actor,
                 to=Recipient(row.address, row.name),
                 subject=texts.render(texts.UPDATE_SUBJECT[lang], values),
-                text=texts.tidy(texts.render(texts.UPDATE_BODY[lang], values)),
+                text=texts.with_opt_out(
+                    texts.tidy(texts.render(texts.UPDATE_BODY[lang], values)),
+                    lang,
+                    texts.opt_out_url(settings.base_url, settings.secret_key, row.id),
+                ),
                 kind="update",
                 mail_domain=settings.mail_domain,
                 language=lang,

@@ -185,3 +185,21 @@ UPDATE_BODY = {
     "en": "Hello {customer_name},\n\nHere is where things stand: {error_title}.\n\n{text}\n\n"
     "You can follow it at {status_url}\n\nKind regards",
 }
+
+OPT_OUT_LINE = {
+    "es": "\n--\nSi prefieres no recibir más mensajes como este: {url}\n",
+    "en": "\n--\nIf you would rather not receive messages like this one: {url}\n",
+}
+OPT_OUT_PURPOSE = "opt-out"
+OPT_OUT_MAX_AGE = 400 * 24 * 3600
+
+
+def opt_out_url(base_url: str, secret: str, customer_id: int) -> str:
+    from meaculpa.core.signing import sign
+
+    token = sign(secret, OPT_OUT_PURPOSE, {"c": customer_id})
+    return f"{base_url.rstrip('/')}/o/{token}"
+
+
+def with_opt_out(text: str, lang: str, url: str) -> str:
+    return text.rstrip("\n") + "\n" + OPT_OUT_LINE[language_of(lang)].format(url=url)
