@@ -366,9 +366,7 @@ def enqueue_apologies(db: Database, error_id: int, settings: Settings) -> int:
             # The last customer id of this chunk (None: the chunk runs to the end).
             high = session.scalar(
                 select(AffectedCustomer.customer_id)
-                .where(
-                    AffectedCustomer.error_id == error_id, AffectedCustomer.customer_id >= low
-                )
+                .where(AffectedCustomer.error_id == error_id, AffectedCustomer.customer_id >= low)
                 .order_by(AffectedCustomer.customer_id)
                 .offset(ENQUEUE_CHUNK - 1)
                 .limit(1)
@@ -530,16 +528,42 @@ _SENT = (
 )
 
 
-def _mark_sent(db: Database, item: _Outgoing) -> None:
-    """The one write per delivered apology, right after the server accepted it: what makes a
-    retry skip it. The e-mail rows and affected states follow per chunk (:func:`_settle`)."""
-    with db.transaction() as session:
-        conn = session.connection()
-        if not db.is_sqlite:
-            # Durable against the worker dying (the server has it); only a crash of the
-            # database server itself could lose the last few marks, never the worker's.
-            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-        conn.execute(_SENT, {"aid": item.apology_id, "at": utcnow()})
+class _SentMarks:
+    """The one write per delivered apology, committed right after the server accepted it:
+    what makes a retry skip it. The e-mail rows and affected states follow per chunk
+    (:func:`_settle`). On PostgreSQL one connection is kept for the chunk, with asynchronous
+    commit: durable against the worker dying (the server has it); only a crash of the
+    database server itself could lose the last few marks. SQLite goes through the shared
+    writer lock."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.conn: Any = None
+
+    def __enter__(self) -> _SentMarks:
+        if not self.db.is_sqlite:
+            self.conn = self.db.engine.connect()
+            self.conn.exec_driver_sql("SET synchronous_commit TO OFF")
+            self.conn.commit()
+        return self
+
+    def mark(self, item: _Outgoing) -> None:
+        params = {"aid": item.apology_id, "at": utcnow()}
+        if self.conn is None:
+            with self.db.transaction() as session:
+                session.connection().execute(_SENT, params)
+            return
+        self.conn.execute(_SENT, params)
+        self.conn.commit()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.rollback()
+                self.conn.exec_driver_sql("RESET synchronous_commit")
+                self.conn.commit()
+            finally:
+                self.conn.close()
 
 
 def _mark_bounced(db: Database, item: _Outgoing, error_id: int, error: str) -> None:
@@ -614,25 +638,28 @@ def deliver_batch(db: Database, payload: dict[str, Any], settings: Settings) -> 
     sender = parseaddr(settings.mail_from)[1] or settings.mail_from
     server = connect(settings)
     try:
-        for n, item in enumerate(items):
-            email = emails.get(item.email_id)
-            if email is None or email.status in ("sent", "bounced"):
-                continue
-            if n and n % 100 == 0 and _paused(db, error_id):
-                return sent
-            wait = next_at - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            next_at = max(next_at + gap, time.monotonic() - 1.0)
-            try:
-                server.sendmail(sender, [email.to_address], plain_message_bytes(email, settings))
-            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
-                if not _permanent(exc):
-                    raise
-                _mark_bounced(db, item, error_id, f"refused: {exc}"[:2000])
-                continue
-            _mark_sent(db, item)
-            sent += 1
+        with _SentMarks(db) as marks:
+            for n, item in enumerate(items):
+                email = emails.get(item.email_id)
+                if email is None or email.status in ("sent", "bounced"):
+                    continue
+                if n and n % 100 == 0 and _paused(db, error_id):
+                    return sent
+                wait = next_at - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                next_at = max(next_at + gap, time.monotonic() - 1.0)
+                try:
+                    server.sendmail(
+                        sender, [email.to_address], plain_message_bytes(email, settings)
+                    )
+                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
+                    if not _permanent(exc):
+                        raise
+                    _mark_bounced(db, item, error_id, f"refused: {exc}"[:2000])
+                    continue
+                marks.mark(item)
+                sent += 1
     finally:
         _settle(db, error_id, low, high)
         try:
