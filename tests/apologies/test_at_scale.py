@@ -1,6 +1,13 @@
 """Done when: 10,000 affected customers imported from CSV get their apology exactly once
 from a real ``meaculpa worker`` process that is killed (SIGKILL) in the middle of the
-delivery and started again; a complaint from one of them links to the error."""
+delivery and started again; a complaint from one of them links to the error.
+
+The kill is placed deterministically: the SMTP server kills the worker while the worker waits
+for the answer to message 3,000, and does not keep that message (as a server whose client
+vanished may do). The restarted worker must then take over the dead worker's jobs at once,
+send that message and the rest of its half-sent chunk, and send nothing already accepted.
+(A kill in the instant after a server's "250 OK" and before the worker's commit would repeat
+that one message under the same Message-ID; no SMTP client can close that window.)"""
 
 from __future__ import annotations
 
