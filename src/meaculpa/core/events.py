@@ -13,6 +13,10 @@ Events and their keyword arguments:
 ``message.outbound``     session, actor, message_id, case_id  (agent replies, not notes)
 ``remedy.<state>``       session, actor, remedy_id, case_id  (proposed, approved, delivered,
                          rejected, cancelled)
+``survey.answered``      session, actor, response_id, customer_id, case_id, score, kind, text,
+                         language  (a customer answered a survey: ``kind`` csat/nps/ces,
+                         ``text`` the comment or "", ``language`` the survey's, ``case_id``
+                         the case it followed or None for a list survey)
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ SUBSCRIBER_MODULES: tuple[str, ...] = (
     "meaculpa.followups.subscribers",
     "meaculpa.mail.subscribers",
     "meaculpa.insights.subscribers",
+    "meaculpa.surveys.subscribers",
 )
 _loaded = False
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from meaculpa.core.clock import utcnow
@@ -22,6 +22,8 @@ class Customer(Base):
     )
     # How many company failures this customer has suffered.
     failures_count: Mapped[int] = mapped_column(default=0)
+    # The customer asked not to be sent surveys or other optional messages.
+    contact_opt_out: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -35,6 +35,7 @@ class CustomerRead(ReadModel):
     timezone: str
     owner_id: int | None
     failures_count: int
+    contact_opt_out: bool
     identities: list[IdentityRead]
     created_at: datetime
     updated_at: datetime
@@ -54,3 +55,5 @@ class CustomerUpdate(StrictModel):
     timezone: TimeZoneName | None = None
     owner_id: int | None = None
     failures_count: int | None = Field(default=None, ge=0)
+    # No surveys or other optional messages for this customer.
+    contact_opt_out: bool | None = None

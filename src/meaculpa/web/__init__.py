@@ -31,6 +31,7 @@ PAGE_MODULES = (
     "meaculpa.mail.web",
     "meaculpa.insights.web",
     "meaculpa.analytics.web",
+    "meaculpa.surveys.web",
 )
 SESSION_COOKIE = "meaculpa_session"
 
