@@ -385,6 +385,11 @@ from meaculpa.mail.cli import mail_group  # noqa: E402
 
 main.add_command(mail_group)
 
+# --- surveys (meaculpa.surveys) ------------------------------------------------------------------
+from meaculpa.surveys.cli import survey_group  # noqa: E402
+
+main.add_command(survey_group)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()
