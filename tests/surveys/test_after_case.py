@@ -294,3 +294,14 @@ def test_customer_opts_out_from_the_link(client, db, agent, mail_settings, smtp_
     customer = client.get(f"/api/v1/customers/{ids.customer}", headers=agent.headers).json()
     assert customer["contact_opt_out"] is True
     assert "customer.update" in audit_verbs(db, "customer")
+    login(client, agent)
+    assert "No quiere encuestas" in client.get(f"/customers/{ids.customer}").text
+
+
+def test_public_answers_are_rate_limited(client):
+    codes = [
+        client.post("/api/v1/surveys/answers/not-a-token", json={"score": 3}).status_code
+        for _ in range(11)
+    ]
+    assert codes == [404] * 10 + [429]
+    assert client.get("/s/not-a-token").status_code == 404

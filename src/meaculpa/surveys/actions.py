@@ -263,7 +263,10 @@ def _customers_for(
         summary.unknown_count = len(unknown)
         summary.unknown_emails = unknown[:UNKNOWN_SHOWN]
         ids = sorted(set(by_email.values()))
-        return [c for c in (get_customer(session, i) for i in ids) if c is not None]
+        if not ids:
+            return []
+        stmt = customers_query().where(Customer.id.in_(ids)).order_by(Customer.id)
+        return list(session.scalars(stmt))
     flt = audience.filter or CustomerFilter()
     stmt = customers_query(
         q=flt.q,
