@@ -87,6 +87,9 @@ def test_figures_on_known_data(client, manager, agent, answered):
     assert teams["Norte"]["ces"]["average"] == 4.0 and teams["Sur"]["csat"]["average"] == 3.0
     by_month = client.get("/api/v1/surveys/results?group_by=month", headers=manager.headers)
     assert [g["sent"] for g in by_month.json()["groups"]] == [11]
+    this_week = "{}-W{:02d}".format(*utcnow().isocalendar()[:2])
+    by_week = client.get("/api/v1/surveys/results?group_by=week", headers=manager.headers).json()
+    assert [(g["key"], g["nps"]["nps"]) for g in by_week["groups"]] == [(this_week, 40.0)]
     last_year = (utcnow() - timedelta(days=400)).date()
     empty = client.get(
         f"/api/v1/surveys/results?from={last_year}&to={last_year + timedelta(days=5)}",
