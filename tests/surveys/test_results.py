@@ -138,6 +138,52 @@ def check_manager_page(client, manager):
     assert "Latest comments" in page.text and "nota 3" in page.text
     assert "40.0" in page.text and "3.67" in page.text
     assert client.get("/surveys?group_by=team").status_code == 200
+    from tests.web.helpers import csrf
+
+    token = csrf(client, "/surveys/settings")
+    saved = client.post(
+        "/surveys/settings",
+        data={
+            "csrf_token": token,
+            "after_case": "on",
+            "after_case_kind": "ces",
+            "delay_days": "7",
+            "link_days": "20",
+            "quiet_days": "60",
+            "csat_low": "2",
+            "nps_low": "6",
+            "ces_high": "6",
+        },
+    )
+    assert saved.status_code == 200 and "Ajustes de encuestas guardados." in saved.text
+    current = client.get("/api/v1/surveys/settings", headers=manager.headers).json()
+    assert (current["after_case_kind"], current["delay_days"], current["ces_high"]) == ("ces", 7, 6)
+    refused = client.post(
+        "/surveys/settings",
+        data={"csrf_token": token, "after_case_kind": "ces", "delay_days": "-1"},
+    )
+    assert "no son válidos" in refused.text
+    assert client.get("/api/v1/surveys/settings", headers=manager.headers).json() == current
+    worded = client.post(
+        "/surveys/questions",
+        data={
+            "csrf_token": token,
+            "kind": "ces",
+            "language": "en",
+            "question": "Was it easy <really>?",
+            "comment_question": "What got in the way?",
+        },
+    )
+    assert "Preguntas de la encuesta guardadas." in worded.text and "Was it easy &lt;really&gt;?" in worded.text
+    questions = client.get("/api/v1/surveys/questions", headers=manager.headers).json()
+    ces_en = next(q for q in questions if (q["kind"], q["language"]) == ("ces", "en"))
+    assert ces_en["question"] == "Was it easy <really>?" and ces_en["customised"] is True
+    client.post(
+        "/surveys/questions",
+        data={"csrf_token": token, "kind": "ces", "language": "en", "reset": "1"},
+    )
+    questions = client.get("/api/v1/surveys/questions", headers=manager.headers).json()
+    assert not any(q["customised"] for q in questions)
     settings = client.get("/surveys/settings")
     assert (
         settings.status_code == 200 and "What could we have made easier for you?" in settings.text

@@ -86,7 +86,7 @@ def _public_error(request: Request, status: int, title: str, detail: str) -> Res
     headers = {**NOINDEX, **({"Retry-After": "600"} if status == 429 else {})}
     return render(
         request,
-        "followups/public_error.html",
+        "surveys/public_error.html",
         {"status": status, "title": _(title), "detail": _(detail)},
         status_code=status,
         headers=headers,
