@@ -174,7 +174,10 @@ def check_manager_page(client, manager):
             "comment_question": "What got in the way?",
         },
     )
-    assert "Preguntas de la encuesta guardadas." in worded.text and "Was it easy &lt;really&gt;?" in worded.text
+    assert (
+        "Preguntas de la encuesta guardadas." in worded.text
+        and "Was it easy &lt;really&gt;?" in worded.text
+    )
     questions = client.get("/api/v1/surveys/questions", headers=manager.headers).json()
     ces_en = next(q for q in questions if (q["kind"], q["language"]) == ("ces", "en"))
     assert ces_en["question"] == "Was it easy <really>?" and ces_en["customised"] is True
