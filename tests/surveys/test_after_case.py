@@ -213,6 +213,12 @@ def test_after_case_surveys_can_be_turned_off_and_changed(
         headers=manager.headers,
     )
     assert reworded.status_code == 200 and reworded.json()["customised"] is True
+    unknown = client.put(
+        "/api/v1/surveys/questions/stars/es",
+        json={"question": "?", "comment_question": "?"},
+        headers=manager.headers,
+    )
+    assert unknown.status_code == 404
     ids = seed(db, agent.id)
     resolved_at = resolve(db, agent.actor, ids.case)
     deliver(db, mail_settings, resolved_at)

@@ -142,6 +142,7 @@ def test_bad_sends_are_refused(client, manager):
     )
     assert missing.status_code == 422
     assert missing.headers["content-type"] == "application/problem+json"
+    assert client.get("/api/v1/surveys/sends", headers=manager.headers).json()["items"] == []
     kind = client.post(
         "/api/v1/surveys/sends", json={"name": "x", "kind": "stars"}, headers=manager.headers
     )

@@ -291,6 +291,8 @@ def do_add_recipients(
     the send is counted, not surveyed again; the unique constraint backs this up). Customers
     who opted out get a skipped invitation, so the send shows them."""
     require_role(actor, "manager", "send surveys")
+    if (audience.emails is None) == (audience.filter is None):
+        raise Invalid("give either emails or filter", field="emails")
     summary = RecipientsSummary()
     customers = _customers_for(session, audience, summary)
     already = set(

@@ -1,15 +1,16 @@
 """JSON API of the surveys domain (mounted under /api/v1).
 
 Everything needs an API token except ``POST /surveys/answers/{token}``, where the customer's
-signed link is the credential (rate-limited per client address).
+signed link is the credential (rate-limited per client address); that one is left out of the
+OpenAPI document, which lists only operations that take a token.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import AwareDatetime
 
 from meaculpa.analytics.api import period
@@ -46,6 +47,7 @@ from meaculpa.surveys.schemas import (
 from meaculpa.surveys.throttle import limited
 
 router = APIRouter(prefix="/surveys", tags=["surveys"])
+PathWord = Annotated[str, Path(max_length=16)]
 
 
 class TooManyAnswers(ProblemError):
@@ -97,20 +99,17 @@ async def get_questions(actor: ApiActor, session: ReadSession) -> Any:
 
 @router.put("/questions/{kind}/{language}", response_model=QuestionTextRead)
 async def put_question(
-    kind: Kind, language: Language, data: QuestionTextUpdate, actor: ApiActor, db: DB
+    kind: PathWord, language: PathWord, data: QuestionTextUpdate, actor: ApiActor, db: DB
 ) -> Any:
-    """Reword one kind's questions in one language (managers)."""
-    return await awrite(
-        db, lambda s: actions.do_set_question_text(s, actor, kind, language.value, data)
-    )
+    """Reword one kind's questions (``csat``, ``nps``, ``ces``) in one language (``es``,
+    ``en``); managers. Another kind or language is 404."""
+    return await awrite(db, lambda s: actions.do_set_question_text(s, actor, kind, language, data))
 
 
 @router.delete("/questions/{kind}/{language}", response_model=QuestionTextRead)
-async def reset_question(kind: Kind, language: Language, actor: ApiActor, db: DB) -> Any:
+async def reset_question(kind: PathWord, language: PathWord, actor: ApiActor, db: DB) -> Any:
     """Go back to the default wording (managers)."""
-    return await awrite(
-        db, lambda s: actions.do_reset_question_text(s, actor, kind, language.value)
-    )
+    return await awrite(db, lambda s: actions.do_reset_question_text(s, actor, kind, language))
 
 
 # --- list sends -----------------------------------------------------------------------------
@@ -228,7 +227,11 @@ async def results(
     return ResultsRead.build(start, end, group_by, groups)
 
 
-@router.post("/answers/{token}", response_model=AnswerRead, status_code=201)
+# Public (the signed link is the credential), so it stays out of the OpenAPI document, where
+# every operation needs a token; docs/surveys.md describes it.
+@router.post(
+    "/answers/{token}", response_model=AnswerRead, status_code=201, include_in_schema=False
+)
 async def answer(
     token: str, data: AnswerIn, request: Request, db: DB, settings: AppSettings
 ) -> Any:

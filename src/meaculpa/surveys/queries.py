@@ -389,6 +389,7 @@ def results(
     if source is not None:
         stmt = stmt.where(SurveyInvite.source == source)
     teams = {t.id: t.name for t in list_teams(session)} if group_by == "team" else {}
+
     # {group: {kind: (sent, {score: count}, low)}}
     def empty() -> dict[str, list[Any]]:
         return {k: [0, defaultdict(int), 0] for k in KINDS}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from meaculpa.core.enums import Language
 from meaculpa.core.schemas import ReadModel, StrictModel
@@ -67,14 +67,9 @@ class CustomerFilter(StrictModel):
 class Audience(StrictModel):
     """Who receives a list survey: e-mail addresses of known customers, or a filter."""
 
+    # Exactly one of the two (checked by the action, after the send is found).
     emails: list[str] | None = Field(default=None, max_length=MAX_RECIPIENTS)
     filter: CustomerFilter | None = None
-
-    @model_validator(mode="after")
-    def _one_of(self) -> Audience:
-        if (self.emails is None) == (self.filter is None):
-            raise ValueError("give either emails or filter")
-        return self
 
 
 class SendCreate(StrictModel):
