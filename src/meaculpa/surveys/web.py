@@ -27,7 +27,7 @@ from meaculpa.core.i18n import LANGUAGES, N_
 from meaculpa.core.permissions import require_role
 from meaculpa.core.security import csrf_token_matches
 from meaculpa.core.signing import LinkExpired, LinkInvalid
-from meaculpa.customers.queries import customer_names
+from meaculpa.customers.queries import customer_names, get_customer
 from meaculpa.surveys import actions, queries
 from meaculpa.surveys.csvlist import decode_upload, emails_from_text
 from meaculpa.surveys.links import read_survey_token
@@ -136,8 +136,6 @@ def _survey_context(session: Session, invite_id: int) -> dict[str, Any]:
     invite = queries.get_invite(session, invite_id)
     if invite is None or invite.status not in ("sent", "answered"):
         raise NotFound("this link names no survey")
-    from meaculpa.customers.queries import get_customer
-
     customer = get_customer(session, invite.customer_id)
     if customer is None:
         raise NotFound("this link names no survey")
@@ -299,7 +297,7 @@ async def surveys_page(
         names = customer_names(session, [r.customer_id for r in comments])
         sends = queries.list_sends(session, limit=10)[:10]
         counts = queries.send_counts(session, [s.id for s in sends])
-        owners = [u for u in list_users(session, active_only=True)]
+        owners = list_users(session, active_only=True)
     return render(
         request,
         "surveys/index.html",
