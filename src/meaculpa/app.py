@@ -43,6 +43,7 @@ API_MODULES = (
     "meaculpa.insights.api",
     "meaculpa.analytics.api",
     "meaculpa.apologies.api",
+    "meaculpa.surveys.api",
 )
 
 

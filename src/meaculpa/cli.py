@@ -389,6 +389,10 @@ main.add_command(mail_group)
 from meaculpa.apologies.cli import error_group  # noqa: E402
 
 main.add_command(error_group)
+# --- surveys (meaculpa.surveys) ------------------------------------------------------------------
+from meaculpa.surveys.cli import survey_group  # noqa: E402
+
+main.add_command(survey_group)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "meaculpa.mail.models",
     "meaculpa.insights.models",
     "meaculpa.apologies.models",
+    "meaculpa.surveys.models",
 )
 
 for _module in MODEL_MODULES:

@@ -14,6 +14,10 @@ Events and their keyword arguments:
 ``remedy.<state>``       session, actor, remedy_id, case_id  (proposed, approved, delivered,
                          rejected, cancelled)
 ``email.bounced``        session, actor, email_id  (a delivery report named one of our e-mails)
+``survey.answered``      session, actor, response_id, customer_id, case_id, score, kind, text,
+                         language  (a customer answered a survey: ``kind`` csat/nps/ces,
+                         ``text`` the comment or "", ``language`` the survey's, ``case_id``
+                         the case it followed or None for a list survey)
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ SUBSCRIBER_MODULES: tuple[str, ...] = (
     "meaculpa.mail.subscribers",
     "meaculpa.insights.subscribers",
     "meaculpa.apologies.subscribers",
+    "meaculpa.surveys.subscribers",
 )
 _loaded = False
 

@@ -121,6 +121,28 @@ def list_followups(
     return list(session.scalars(stmt.order_by(Followup.id.desc()).limit(limit + 1)))
 
 
+def followup_times_for_customer(
+    session: Session, customer_id: int, since: datetime, until: datetime
+) -> list[datetime]:
+    """When follow-up questions went, or are due to go, to this customer in ``[since, until)``
+    (so other domains, such as surveys, do not write to them the same day)."""
+    sent = select(Followup.sent_at).where(
+        Followup.customer_id == customer_id,
+        Followup.sent_at.is_not(None),
+        Followup.sent_at >= since,
+        Followup.sent_at < until,
+    )
+    due = select(Followup.due_at).where(
+        Followup.customer_id == customer_id,
+        Followup.status == "scheduled",
+        Followup.due_at >= since,
+        Followup.due_at < until,
+    )
+    times = [t for t in session.scalars(sent) if t is not None]
+    times += list(session.scalars(due))
+    return sorted(as_utc(t) for t in times)
+
+
 def customer_email(customer: Customer) -> str | None:
     """The customer's first e-mail identity, if they have one."""
     for identity in customer.identities:

@@ -32,6 +32,7 @@ PAGE_MODULES = (
     "meaculpa.insights.web",
     "meaculpa.analytics.web",
     "meaculpa.apologies.web",
+    "meaculpa.surveys.web",
 )
 SESSION_COOKIE = "meaculpa_session"
 

@@ -1,0 +1,1 @@
+"""Surveys (CSAT, NPS, effort) sent after resolved cases or to lists, acted on when low."""
