@@ -22,6 +22,7 @@ MODEL_MODULES = (
     "meaculpa.followups.models",
     "meaculpa.mail.models",
     "meaculpa.insights.models",
+    "meaculpa.problems.models",
 )
 
 for _module in MODEL_MODULES:
