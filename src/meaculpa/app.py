@@ -42,6 +42,7 @@ API_MODULES = (
     "meaculpa.mail.api",
     "meaculpa.insights.api",
     "meaculpa.analytics.api",
+    "meaculpa.problems.api",
 )
 
 

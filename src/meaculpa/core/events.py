@@ -30,6 +30,7 @@ SUBSCRIBER_MODULES: tuple[str, ...] = (
     "meaculpa.followups.subscribers",
     "meaculpa.mail.subscribers",
     "meaculpa.insights.subscribers",
+    "meaculpa.problems.subscribers",
 )
 _loaded = False
 

@@ -39,6 +39,7 @@ JOB_MODULES = (
     "meaculpa.followups.jobs",
     "meaculpa.mail.jobs",
     "meaculpa.insights.jobs",
+    "meaculpa.problems.jobs",
 )
 
 _settings: ContextVar[Settings | None] = ContextVar("meaculpa_job_settings", default=None)

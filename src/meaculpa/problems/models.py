@@ -140,7 +140,7 @@ class ProblemSettings(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # A complaint less similar than this to every problem's centroid starts a new problem.
-    new_problem_threshold: Mapped[float] = mapped_column(Float, default=0.5)
+    new_problem_threshold: Mapped[float] = mapped_column(Float, default=0.45)
     # A week raises an alert at this many reports or more ...
     alert_min_count: Mapped[int] = mapped_column(default=5)
     # ... and at least this many times the mean of the weeks before.
@@ -155,9 +155,7 @@ class RootCause(Base):
 
     __tablename__ = "root_cause"
     __table_args__ = (
-        CheckConstraint(
-            "(error_id IS NULL) <> (problem_id IS NULL)", name="one_subject"
-        ),
+        CheckConstraint("(error_id IS NULL) <> (problem_id IS NULL)", name="one_subject"),
         CheckConstraint(
             "category IN ('people', 'process', 'product', 'partner', 'policy', 'system')",
             name="category",

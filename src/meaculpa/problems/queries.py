@@ -102,15 +102,11 @@ def list_problems(
 
 
 def open_problems(session: Session) -> list[Problem]:
-    return list(
-        session.scalars(select(Problem).where(Problem.status == OPEN).order_by(Problem.id))
-    )
+    return list(session.scalars(select(Problem).where(Problem.status == OPEN).order_by(Problem.id)))
 
 
 def count_open_problems(session: Session) -> int:
-    return int(
-        session.scalar(select(func.count(Problem.id)).where(Problem.status == OPEN)) or 0
-    )
+    return int(session.scalar(select(func.count(Problem.id)).where(Problem.status == OPEN)) or 0)
 
 
 # --- reports and counts ----------------------------------------------------------------------
@@ -317,7 +313,7 @@ def get_root_cause(
 
 @dataclass(frozen=True)
 class Settings:
-    new_problem_threshold: float = 0.5
+    new_problem_threshold: float = 0.45
     alert_min_count: int = 5
     alert_factor: float = 2.0
     alert_baseline_weeks: int = 4
