@@ -43,6 +43,8 @@ API_MODULES = (
     "meaculpa.insights.api",
     "meaculpa.analytics.api",
     "meaculpa.problems.api",
+    "meaculpa.improvements.api",
+    "meaculpa.lessons.api",
 )
 
 

@@ -23,6 +23,8 @@ MODEL_MODULES = (
     "meaculpa.mail.models",
     "meaculpa.insights.models",
     "meaculpa.problems.models",
+    "meaculpa.improvements.models",
+    "meaculpa.lessons.models",
 )
 
 for _module in MODEL_MODULES:

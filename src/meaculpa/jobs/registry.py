@@ -40,6 +40,7 @@ JOB_MODULES = (
     "meaculpa.mail.jobs",
     "meaculpa.insights.jobs",
     "meaculpa.problems.jobs",
+    "meaculpa.improvements.jobs",
 )
 
 _settings: ContextVar[Settings | None] = ContextVar("meaculpa_job_settings", default=None)

@@ -31,6 +31,8 @@ PAGE_MODULES = (
     "meaculpa.mail.web",
     "meaculpa.insights.web",
     "meaculpa.analytics.web",
+    "meaculpa.improvements.web",
+    "meaculpa.lessons.web",
 )
 SESSION_COOKIE = "meaculpa_session"
 
