@@ -10,7 +10,7 @@ from meaculpa.core.exceptions import Conflict, Invalid, NotFound
 from meaculpa.customers.models import Customer, CustomerIdentity
 from meaculpa.customers.schemas import CustomerCreate, CustomerUpdate
 
-CUSTOMER_FIELDS = ("name", "language", "timezone", "owner_id", "failures_count")
+CUSTOMER_FIELDS = ("name", "language", "timezone", "owner_id", "failures_count", "email_opt_out")
 
 
 def _check_owner(session: Session, owner_id: int | None) -> None:

@@ -22,6 +22,9 @@ class Customer(Base):
     )
     # How many company failures this customer has suffered.
     failures_count: Mapped[int] = mapped_column(default=0)
+    # The customer asked for no e-mail beyond the replies about their own cases (for example
+    # "you said, we did" news); respected by every domain that writes to them unprompted.
+    email_opt_out: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -35,6 +35,7 @@ class CustomerRead(ReadModel):
     timezone: str
     owner_id: int | None
     failures_count: int
+    email_opt_out: bool = False
     identities: list[IdentityRead]
     created_at: datetime
     updated_at: datetime
@@ -54,3 +55,4 @@ class CustomerUpdate(StrictModel):
     timezone: TimeZoneName | None = None
     owner_id: int | None = None
     failures_count: int | None = Field(default=None, ge=0)
+    email_opt_out: bool | None = None
