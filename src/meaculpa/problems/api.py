@@ -261,3 +261,26 @@ async def put_settings(data: SettingsUpdate, actor: ApiActor, db: DB) -> Any:
         return SettingsRead.model_validate(result)
 
     return await awrite(db, run)
+
+
+# --- the monthly management review -----------------------------------------------------------
+
+
+@router.get("/review")
+async def monthly_review(
+    actor: ApiActor,
+    session: ReadSession,
+    month: str | None = Query(None, max_length=7, description="YYYY-MM; the last complete one"),
+) -> Any:
+    """The management review of a month: top problems against the month before, improvement
+    actions with their verdicts, recovery figures. Managers and admins."""
+    from meaculpa.core.exceptions import Invalid
+    from meaculpa.core.permissions import require_role
+    from meaculpa.problems.review import build_review, parse_month
+
+    require_role(actor, "manager", "read the management review")
+    try:
+        chosen = parse_month(month, utcnow().date())
+    except ValueError as exc:
+        raise Invalid(str(exc), field="month") from exc
+    return build_review(session, chosen).to_dict()

@@ -42,6 +42,7 @@ def jump_email(
 ) -> tuple[str, str]:
     """Subject and text of the alert about a problem whose weekly count jumped."""
     _ = gettext_for(normalise_language(language) or LANGUAGES[0])
+    before = f"{baseline:g}"
     subject = _("A problem is rising: %(label)s", label=label)
     lines = [
         _("Hello %(name)s,", name=name),
@@ -51,7 +52,7 @@ def jump_email(
             "%(baseline)s a week on average in the weeks before.",
             label=label,
             count=count,
-            baseline=f"{baseline:g}",
+            baseline=before,
         ),
         "",
         _("See who reported it, link it to an error or start an action:"),
