@@ -155,7 +155,8 @@ def do_create_action(session: Session, actor: Actor, data: ActionCreate) -> Impr
 def _require_open(action: ImprovementAction) -> None:
     if action.status not in OPEN_STATUSES:
         raise Conflict(
-            f"improvement action {action.id} is already {action.status}", status=action.status
+            f"improvement action {action.id} is already {action.status}",
+            current_status=action.status,
         )
 
 
@@ -204,7 +205,7 @@ def _check_transition(action: ImprovementAction, status: str) -> None:
     if status not in TRANSITIONS.get(action.status, ()):
         raise Conflict(
             f"improvement action {action.id} is {action.status} and cannot become {status}",
-            status=action.status,
+            current_status=action.status,
         )
 
 

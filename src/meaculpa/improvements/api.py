@@ -108,7 +108,7 @@ async def evaluate_action(action_id: int, actor: ApiActor, db: DB) -> Any:
         actions.check_can_manage(actor)
         action = queries.access_action(s, actor, action_id)
         if action.status != "done":
-            raise Conflict("only a done action can be evaluated", status=action.status)
+            raise Conflict("only a done action can be evaluated", current_status=action.status)
         actions.do_evaluate_action(s, action)
         return queries.to_reads(s, [action])[0]
 
