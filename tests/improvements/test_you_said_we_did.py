@@ -71,7 +71,7 @@ def test_reporters_are_told_in_their_language_once(db, client, manager, mail_set
         "Lucía Fernández <lucia@example.es>",
     ]
     [es] = mailbox.to("lucia@example.es")
-    assert es["Subject"] == "Nos lo dijiste y lo hemos cambiado"
+    assert es["Subject"] == "Nos lo dijo y lo hemos cambiado"
     body = es.get_content()
     assert "Hola, Lucía Fernández:" in body and SUMMARY["es"] in body
     assert SUMMARY["en"] not in body
@@ -144,3 +144,50 @@ def test_done_is_refused_without_text_in_a_reporters_language(db, client, manage
         json={"status": "done"},
     )
     assert r.status_code == 200 and r.json()["status"] == "done"
+
+
+def test_the_opt_out_link_in_the_e_mail_is_respected_next_time(
+    db, client, manager, mail_settings, smtp_server
+):
+    import re
+
+    from tests.web.helpers import csrf_from
+
+    _, _, mailbox = smtp_server
+    problem = make_problem(db, "Vajilla rota")
+    lucia = make_customer(db, "Lucía Fernández", "lucia@example.es", "es")
+    add_reports(db, problem, [T0 - timedelta(days=2)], [lucia])
+    first = _action(client, manager, [problem])
+    second = _action(client, manager, [problem])
+    with override(lambda: T0):
+        client.post(
+            f"/api/v1/improvements/{first}/status", headers=manager.headers, json={"status": "done"}
+        )
+    run_worker_at(db, mail_settings, T0 + timedelta(minutes=1))
+    [mail] = mailbox.to("lucia@example.es")
+    body = mail.get_content()
+    assert "Si prefiere no recibir correos como este:" in body
+    path = re.search(r"http://127\.0\.0\.1:8000(/o/\S+)", body).group(1)
+
+    # A tampered link is refused; the real one asks, then records the wish.
+    assert client.get(path[:-3] + "xyz").status_code == 404
+    page = client.get(path)
+    assert page.status_code == 200 and "No quiero recibir estos correos" in page.text
+    assert client.post(path, data={}).status_code == 403
+    done = client.post(path, data={"csrf_token": csrf_from(page.text)})
+    assert done.status_code == 200 and "no le enviaremos estos correos" in done.text
+    customer = client.get(f"/api/v1/customers/{lucia}", headers=manager.headers).json()
+    assert customer["email_opt_out"] is True
+    assert "customer.update" in audit_verbs(db, "customer")
+
+    with override(lambda: T0 + timedelta(minutes=2)):
+        client.post(
+            f"/api/v1/improvements/{second}/status",
+            headers=manager.headers,
+            json={"status": "done"},
+        )
+    run_worker_at(db, mail_settings, T0 + timedelta(minutes=5))
+    assert len(mailbox.messages) == 1
+    with db.reading() as s:
+        outcome = s.scalar(select(CustomerNotice.outcome).where(CustomerNotice.action_id == second))
+    assert outcome == "opted_out"

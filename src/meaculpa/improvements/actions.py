@@ -19,6 +19,7 @@ from meaculpa.core.permissions import has_role, require_role
 from meaculpa.customers.queries import get_customer
 from meaculpa.errors.models import Error
 from meaculpa.improvements import queries, stats
+from meaculpa.improvements.links import opt_out_token, opt_out_url
 from meaculpa.improvements.models import (
     OPEN_STATUSES,
     TRANSITIONS,
@@ -55,6 +56,11 @@ class MailContext:
 
     mail_domain: str
     base_url: str
+    # Signs the customers' opt-out links.
+    secret: str = ""
+
+    def opt_out_link(self, customer_id: int) -> str:
+        return opt_out_url(self.base_url, opt_out_token(self.secret, customer_id))
 
     def action_link(self, action_id: int) -> str:
         return f"{self.base_url.rstrip('/')}/improvements/{action_id}"
@@ -528,6 +534,7 @@ def do_tell_customer(
             customer_name=customer.name,
             summary=summary,
             company=organisation_or_default(session).name,
+            opt_out_link=mail.opt_out_link(customer.id),
         )
         email_id = do_queue_email(
             session,

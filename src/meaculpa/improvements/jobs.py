@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 
 def _mail_context() -> actions.MailContext:
     settings = job_settings()
-    return actions.MailContext(mail_domain=settings.mail_domain, base_url=settings.base_url)
+    return actions.MailContext(
+        mail_domain=settings.mail_domain, base_url=settings.base_url, secret=settings.secret_key
+    )
 
 
 def send_reminders(session: Session, mail: actions.MailContext) -> int:

@@ -89,7 +89,7 @@ def overdue_email(
 
 
 def you_said_we_did_email(
-    *, language: str, customer_name: str, summary: str, company: str
+    *, language: str, customer_name: str, summary: str, company: str, opt_out_link: str
 ) -> tuple[str, str]:
     """Subject and text of the "you said, we did" e-mail to a customer who reported a problem."""
     _ = gettext_for(language_of(language))
@@ -107,5 +107,9 @@ def you_said_we_did_email(
         _("Thank you for telling us: it helps us do better."),
         "",
         company,
+        "",
+        "--",
+        _("If you would rather not receive e-mails like this one:"),
+        opt_out_link,
     ]
     return subject, "\n".join(lines) + "\n"
