@@ -619,7 +619,9 @@ def find_jumps(session: Session, now: datetime) -> list[Jump]:
     for problem in candidates:
         series = weeks[problem.id]
         count = series[-1][1]
-        before = [n for _, n in series[:-1]]
+        # Only weeks since the problem was first reported count in the baseline.
+        since = queries.week_start(problem.first_reported_at or now)
+        before = [n for w, n in series[:-1] if w >= since]
         baseline = sum(before) / len(before) if before else 0.0
         if count >= rules.alert_min_count and count >= rules.alert_factor * max(baseline, 1.0):
             jumps.append(Jump(problem, monday, count, round(baseline, 2)))
