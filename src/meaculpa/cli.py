@@ -385,6 +385,16 @@ from meaculpa.mail.cli import mail_group  # noqa: E402
 
 main.add_command(mail_group)
 
+# --- recurring problems and the monthly review (meaculpa.problems) -----------------------------
+from meaculpa.problems.cli import problems_group  # noqa: E402
+
+main.add_command(problems_group)
+
+# --- improvement actions (meaculpa.improvements) ----------------------------------------------
+from meaculpa.improvements.cli import improvements_group  # noqa: E402
+
+main.add_command(improvements_group)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()
