@@ -191,3 +191,31 @@ def test_the_opt_out_link_in_the_e_mail_is_respected_next_time(
     with db.reading() as s:
         outcome = s.scalar(select(CustomerNotice.outcome).where(CustomerNotice.action_id == second))
     assert outcome == "opted_out"
+
+
+def test_many_reporters_are_told_in_batches(
+    db, client, manager, mail_settings, smtp_server, monkeypatch
+):
+    from meaculpa.improvements import jobs
+
+    monkeypatch.setattr(jobs, "TELL_BATCH", 2)
+    _, _, mailbox = smtp_server
+    problem = make_problem(db, "Vajilla rota")
+    people = [make_customer(db, f"Cliente {i}", f"c{i}@example.es", "es") for i in range(5)]
+    add_reports(db, problem, [T0 - timedelta(days=1)] * 5, people)
+    action_id = _action(client, manager, [problem])
+    with override(lambda: T0):
+        client.post(
+            f"/api/v1/improvements/{action_id}/status",
+            headers=manager.headers,
+            json={"status": "done"},
+        )
+    run_worker_at(db, mail_settings, T0 + timedelta(minutes=1))
+    assert sorted(str(m["To"]) for m in mailbox.messages) == [
+        f"Cliente {i} <c{i}@example.es>" for i in range(5)
+    ]
+    with db.reading() as s:
+        from meaculpa.jobs.models import Job
+
+        kinds = list(s.scalars(select(Job.kind).where(Job.kind == "improvements.tell_customers")))
+    assert len(kinds) == 3

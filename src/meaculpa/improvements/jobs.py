@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from meaculpa.core.clock import utcnow
 from meaculpa.improvements import actions, queries
 from meaculpa.improvements.models import REMINDER_HOURS
+from meaculpa.jobs.queue import enqueue
 from meaculpa.jobs.registry import job_handler, job_settings
 from meaculpa.jobs.schedule import PERIODIC
 
@@ -29,6 +30,7 @@ SCAN = "improvements.scan"
 EVALUATE = "improvements.evaluate"
 PERIODIC[SCAN] = timedelta(minutes=5)
 PERIODIC[EVALUATE] = timedelta(hours=1)
+TELL_BATCH = 200
 log = logging.getLogger(__name__)
 
 
@@ -90,17 +92,20 @@ def evaluate(session: Session, payload: dict[str, Any]) -> None:
 
 @job_handler(actions.TELL_CUSTOMERS)
 def tell_customers(session: Session, payload: dict[str, Any]) -> None:
+    """Tell up to ``TELL_BATCH`` customers, then hand the rest to a fresh job, so a problem
+    with thousands of reporters never holds one long transaction."""
     action = queries.get_action(session, int(payload["action_id"]))
     if action is None or action.status != "done":
         return
     mail = _mail_context()
     told = queries.told_customer_ids(session, action.id)
-    for reporter in actions.reporters(session, action):
-        if reporter.customer_id in told:
-            continue
+    pending = [r for r in actions.reporters(session, action) if r.customer_id not in told]
+    for reporter in pending[:TELL_BATCH]:
         try:
             with session.begin_nested():
                 actions.do_tell_customer(session, action, reporter, mail)
         except IntegrityError:
             # another worker told this customer at the same moment
             log.info("customer %s already told of action %s", reporter.customer_id, action.id)
+    if len(pending) > TELL_BATCH:
+        enqueue(session, actions.TELL_CUSTOMERS, {"action_id": action.id}, max_attempts=8)
