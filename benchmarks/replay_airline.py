@@ -35,6 +35,7 @@ from meaculpa.messages.actions import do_ingest_message  # noqa: E402
 from meaculpa.messages.schemas import InboundMessage  # noqa: E402
 from meaculpa.models import metadata  # noqa: E402
 from meaculpa.problems import queries  # noqa: E402
+from meaculpa.problems.actions import do_relabel  # noqa: E402
 from meaculpa.settings import Settings  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "en_airline_tweets" / "tweets.csv"
@@ -84,6 +85,9 @@ def main() -> int:
     runner = Runner(db, name="replay", settings=settings)
     jobs = runner.run_pending(batch=50)
     finished = time.perf_counter()
+    # What the hourly problems.relabel job does, once more, so every label is current.
+    with db.transaction() as session:
+        do_relabel(session)
     with db.reading() as session:
         problems = [p for p in queries.open_problems(session) if p.size > 0]
         problems.sort(key=lambda p: (-p.size, p.id))

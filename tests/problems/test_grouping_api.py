@@ -141,3 +141,20 @@ def test_weekly_counts_and_trend(client, db, manager, send, work):
     res = client.get(f"/api/v1/problems/{problem.id}?weeks=0", headers=manager.headers)
     assert res.status_code == 422
     assert res.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_mention_is_grouped_from_its_job_payload(db, work):
+    from meaculpa.jobs.queue import enqueue
+
+    with db.transaction() as s:
+        enqueue(s, "problems.assign", {
+            "source_type": "mention", "source_id": 77, "text": LUGGAGE[1][0],
+            "customer_id": None, "reported_at": "2026-11-20T10:00:00+00:00",
+        })  # fmt: skip
+        enqueue(s, "problems.assign", {"source_type": "mention", "source_id": "x", "text": 5})
+    work()
+    [report] = _reports(db)
+    assert (report.source_type, report.source_id, report.customer_id) == ("mention", 77, None)
+    assert report.language == "en" and report.reported_at.isoformat().startswith("2026-11-20")
+    with db.reading() as s:
+        assert set(s.scalars(select(Job.status).where(Job.kind == "problems.assign"))) == {"done"}
