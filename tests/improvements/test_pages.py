@@ -98,3 +98,37 @@ def test_done_without_text_in_a_reporters_language_is_explained(db, client, mana
     r = client.post(url + "/status", data={"csrf_token": csrf(client, url), "status": "done"})
     assert "escribe qué ha cambiado para los clientes en: en" in r.text
     assert "Prevista" in r.text
+
+
+def test_a_lesson_written_from_an_action_shows_on_its_page(db, client, manager, agent):
+    login(client, manager)
+    r = client.post(
+        "/improvements",
+        data={
+            "csrf_token": csrf(client, "/improvements"),
+            "title": "Formación sobre reembolsos",
+            "kind": "staff_training",
+        },
+        follow_redirects=False,
+    )
+    url = r.headers["location"]
+    action_id = int(url.rsplit("/", 1)[1])
+    page = client.get(url).text
+    link = f"/lessons?action_id={action_id}#new-lesson"
+    assert link in page
+    form_page = client.get(link.split("#")[0]).text
+    assert f'name="action_id" inputmode="numeric" maxlength="12" value="{action_id}"' in form_page
+    r = client.post(
+        "/lessons",
+        data={
+            "csrf_token": csrf_from(form_page),
+            "title": "Los reembolsos tardan 5 días",
+            "what_went_wrong": "Prometimos 24 horas.",
+            "what_to_do": "Decir hasta 5 días hábiles.",
+            "action_id": str(action_id),
+            "assign_to": str(agent.id),
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert "Los reembolsos tardan 5 días" in client.get(url).text

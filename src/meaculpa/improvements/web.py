@@ -31,6 +31,7 @@ from meaculpa.improvements.texts import (
     STATUS_LABELS,
     VERDICT_LABELS,
 )
+from meaculpa.lessons.queries import list_lessons
 from meaculpa.problems import queries as problem_queries
 from meaculpa.web.pages import (
     CurrentUser,
@@ -173,6 +174,7 @@ async def improvement_page(action_id: int, request: Request, user: CurrentUser, 
         notices = queries.customer_notices_of(session, action_id, limit=500)
         customers = customer_names(session, [n.customer_id for n in notices])
         owner_notices = queries.notices_of(session, action_id)
+        lessons = list_lessons(session, action_id=action_id, limit=50)[:50]
         tz = organisation_or_default(session).timezone
     can_manage = has_role(user.actor, "manager")
     return render(
@@ -187,6 +189,7 @@ async def improvement_page(action_id: int, request: Request, user: CurrentUser, 
             "notices": notices,
             "customers": customers,
             "owner_notices": owner_notices,
+            "lessons": lessons,
             "can_manage": can_manage,
             "can_progress": can_manage or user.id == read.owner_id,
             "due_date": read.due_at.astimezone(zone(tz)).date().isoformat() if read.due_at else "",

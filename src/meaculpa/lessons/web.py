@@ -48,7 +48,9 @@ def _optional_id(form: Any, name: str) -> int | None:
 
 
 @router.get("/lessons", name="lessons")
-async def lessons_page(request: Request, user: CurrentUser, db: DB) -> Response:
+async def lessons_page(
+    request: Request, user: CurrentUser, db: DB, action_id: int | None = None
+) -> Response:
     manager = has_role(user.actor, "manager")
     with db.reading() as session:
         mine = queries.to_reads(
@@ -72,6 +74,7 @@ async def lessons_page(request: Request, user: CurrentUser, db: DB) -> Response:
             "everyone": everyone,
             "users": [u for u in users if u.role == "agent"] if manager else [],
             "can_teach": manager,
+            "action_id": action_id if action_id and action_id > 0 else None,
         },
     )
 
