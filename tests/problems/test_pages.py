@@ -93,11 +93,14 @@ def test_manager_journey_through_the_pages(client, db, agent, manager, send, wor
 
 
 def test_agents_read_but_do_not_change(client, db, agent, send, work):
-    for i, (text, lang) in enumerate(LUGGAGE):
-        send(text, f"a{i}@example.com", language=lang)
+    cases = [send(text, f"a{i}@example.com", language=lang)["case_id"]
+             for i, (text, lang) in enumerate(LUGGAGE)]
     work()
     [pid] = set(_ids(db).values())
     assert login(client, agent).status_code == 200
+    # The case page says which recurring problem the complaint belongs to.
+    case_page = client.get(f"/cases/{cases[0]}")
+    assert case_page.status_code == 200 and f'href="/problems/{pid}"' in case_page.text
     page = client.get(f"/problems/{pid}")
     assert page.status_code == 200 and f'action="/problems/{pid}/rename"' not in page.text
     token = csrf(client, f"/problems/{pid}")

@@ -33,6 +33,7 @@ from meaculpa.web.pages import (
     redirect,
     render,
 )
+from meaculpa.web.panels import CasePanel, case_panel
 
 router = APIRouter(include_in_schema=False)
 
@@ -392,3 +393,22 @@ async def review_page(
             "categories": CATEGORY_LABELS,
         },
     )
+
+
+# --- the case page: which recurring problems this case is part of ----------------------------
+
+
+def _case_problems(session: Session, user: Any, case: Any) -> dict[str, Any]:
+    problems = queries.problems_of_case(session, case.id)
+    return {"problems": [p for p in problems if p.status != queries.MERGED]}
+
+
+case_panel(
+    CasePanel(
+        name="problems",
+        template="problems/_case_panel.html",
+        area="sidebar",
+        order=60,
+        context=_case_problems,
+    )
+)
