@@ -194,6 +194,9 @@ def upgrade() -> None:
     with op.batch_alter_table('improvement_notice', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_improvement_notice_action_id'), ['action_id'], unique=False)
 
+    with op.batch_alter_table('case_record', schema=None) as batch_op:
+        batch_op.create_index('ix_case_opened', ['opened_at'], unique=False)
+
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.add_column(
             sa.Column('email_opt_out', sa.Boolean(), nullable=False, server_default=sa.false())
@@ -212,6 +215,9 @@ def downgrade() -> None:
 
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.drop_column('email_opt_out')
+
+    with op.batch_alter_table('case_record', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_opened')
 
     with op.batch_alter_table('improvement_notice', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_improvement_notice_action_id'))
