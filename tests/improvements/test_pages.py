@@ -132,3 +132,26 @@ def test_a_lesson_written_from_an_action_shows_on_its_page(db, client, manager, 
     )
     assert r.status_code == 303
     assert "Los reembolsos tardan 5 días" in client.get(url).text
+
+
+def test_the_error_page_lists_the_actions_linked_to_it(db, client, manager):
+    r = client.post(
+        "/api/v1/errors",
+        headers=manager.headers,
+        json={"title": "Lote de vajilla mal embalado", "type": "delivery"},
+    )
+    assert r.status_code == 201, r.text
+    error_id = r.json()["id"]
+    r = client.post(
+        "/api/v1/improvements",
+        headers=manager.headers,
+        json={"title": "Revisar el embalaje", "kind": "process_fix", "error_ids": [error_id]},
+    )
+    assert r.json()["error_ids"] == [error_id]
+    listed = client.get(
+        "/api/v1/improvements", headers=manager.headers, params={"error_id": error_id}
+    ).json()["items"]
+    assert [a["title"] for a in listed] == ["Revisar el embalaje"]
+    login(client, manager)
+    page = client.get(f"/errors/{error_id}").text
+    assert f'href="/improvements/{r.json()["id"]}"' in page and "Revisar el embalaje" in page

@@ -17,6 +17,7 @@ from meaculpa.customers.queries import customer_names
 from meaculpa.customers.schemas import IdentityIn
 from meaculpa.errors import actions, queries
 from meaculpa.errors.schemas import AffectedIn, ErrorCreate, ErrorUpdate
+from meaculpa.improvements.queries import actions_for_error
 from meaculpa.web.pages import (
     CurrentUser,
     PostedForm,
@@ -143,10 +144,12 @@ async def error_page(error_id: int, request: Request, user: CurrentUser, db: DB)
         people = users_by_id(
             session, [error.reported_by_id] if error.reported_by_id is not None else []
         )
+        improvement_actions = actions_for_error(session, error.id)
     return render(
         request,
         "errors/error.html",
         {
+            "improvement_actions": improvement_actions,
             "error": error,
             "affected": affected[:AFFECTED_SHOWN],
             "more_affected": len(affected) > AFFECTED_SHOWN,
