@@ -101,8 +101,9 @@ async def problems_page(
     )
 
 
-def _problem_context(session: Session, user: PageUser, problem: Problem) -> dict[str, Any]:
-    _ = gettext_for_user(user)
+def _problem_context(
+    session: Session, user: PageUser, problem: Problem, _: Callable[..., str]
+) -> dict[str, Any]:
     series = _series(session, [problem.id], WEEKS_SHOWN)[problem.id]
     reports = queries.list_reports(session, problem.id, limit=REPORTS_SHOWN)
     error_ids = queries.linked_error_ids(session, problem.id)
@@ -136,12 +137,6 @@ def _problem_context(session: Session, user: PageUser, problem: Problem) -> dict
     }
 
 
-def gettext_for_user(user: PageUser) -> Callable[..., str]:
-    from meaculpa.core.i18n import gettext_for
-
-    return gettext_for(user.language if user.language in ("es", "en") else "es")
-
-
 @router.get("/problems/alerts", name="problem_alerts")
 async def alerts_page(request: Request, user: CurrentUser, db: DB) -> Response:
     """The rising problems this user was alerted about."""
@@ -169,7 +164,7 @@ async def alerts_fragment(request: Request, user: CurrentUser, db: DB) -> Respon
 async def problem_page(problem_id: int, request: Request, user: CurrentUser, db: DB) -> Response:
     with db.reading() as session:
         problem = queries.access_problem(session, user.actor, problem_id)
-        context = _problem_context(session, user, problem)
+        context = _problem_context(session, user, problem, gettext(request))
     return render(request, "problems/problem.html", context)
 
 
