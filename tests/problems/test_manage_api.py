@@ -172,3 +172,37 @@ def test_settings_threshold_changes_grouping(client, db, admin, manager, send, w
         # At 0.95 no two different sentences are "the same problem".
         assert len(s.scalars(select(Problem)).all()) == len(LUGGAGE)
     assert "problem_settings.updated" in audit_verbs(db)
+
+
+def test_the_centroid_cache_follows_every_change(db, manager):
+    """Grouping reads centroids from a per-process cache; merges, splits and new reports made
+    through any path must be seen by the next assignment."""
+    import numpy as np
+
+    from meaculpa.analysis.grouping import normalise
+    from meaculpa.core.clock import utcnow
+    from meaculpa.problems.actions import ReportInput, _open_centroids, do_assign_report
+
+    rng = np.random.default_rng(3)
+    a, b = normalise(rng.normal(size=(2, 512)).astype(np.float32))
+
+    def assign(i: int, v):
+        with db.transaction() as s:
+            return do_assign_report(
+                s, ReportInput("survey", i, f"text {i}", utcnow()), v, threshold=0.8
+            ).problem.id
+
+    pa, pb = assign(1, a), assign(2, b)
+    assert pa != pb and assign(3, a) == pa
+    with db.reading() as s:
+        ids, units = _open_centroids(s)
+    assert ids == [pa, pb] and np.allclose(units[0], a, atol=1e-3)
+    with db.transaction() as s:
+        from meaculpa.problems import actions
+
+        actions.do_merge_problems(s, manager.actor, s.get(Problem, pb), s.get(Problem, pa))
+    with db.reading() as s:
+        ids, units = _open_centroids(s)
+    assert ids == [pa]
+    # The merged centroid lies between both: b alone no longer reaches 0.8, a new problem.
+    assert assign(4, b) not in (pa, pb)

@@ -10,6 +10,7 @@ a problem the system starts and every manager change do.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -63,6 +64,42 @@ class Assignment:
     similarity: float
 
 
+# Unit centroids of the open problems, per database and process, refreshed from each
+# problem's (updated_at, size): a complaint reads a few bytes per problem, not 2 KB.
+_centroids: dict[str, dict[int, tuple[tuple[datetime, int], np.ndarray]]] = {}
+_centroids_lock = threading.Lock()
+_CHUNK = 500
+
+
+def _open_centroids(session: Session) -> tuple[list[int], np.ndarray]:
+    """The open problems' ids and unit centroids (one row each), fresh as of this session."""
+    key = str(session.get_bind().engine.url)
+    rows = session.execute(
+        select(Problem.id, Problem.updated_at, Problem.size).where(
+            Problem.status == queries.OPEN, Problem.size > 0
+        )
+    ).all()
+    with _centroids_lock:
+        cache = _centroids.setdefault(key, {})
+        stamps = {int(pid): (as_utc(at), int(size)) for pid, at, size in rows}
+        stale = [pid for pid, stamp in stamps.items() if cache.get(pid, (None,))[0] != stamp]
+        for start in range(0, len(stale), _CHUNK):
+            chunk = stale[start : start + _CHUNK]
+            for pid, at, size, blob in session.execute(
+                select(Problem.id, Problem.updated_at, Problem.size, Problem.centroid_sum).where(
+                    Problem.id.in_(chunk)
+                )
+            ):
+                unit = grouping.normalise(grouping.from_bytes(blob)[None])[0]
+                cache[int(pid)] = ((as_utc(at), int(size)), unit)
+        for pid in [p for p in cache if p not in stamps]:
+            del cache[pid]
+        ids = sorted(stamps)
+        if not ids:
+            return [], np.zeros((0, grouping.EMBED_DIM), np.float32)
+        return ids, np.stack([cache[pid][1] for pid in ids])
+
+
 def _lock_grouping(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _GROUPING_LOCK})
@@ -110,17 +147,12 @@ def do_assign_report(
         return Assignment(None, None, False, 0.0)
     if threshold is None:
         threshold = queries.get_settings(session).new_problem_threshold
-    rows = session.execute(
-        select(Problem.id, Problem.centroid_sum, Problem.size).where(
-            Problem.status == queries.OPEN, Problem.size > 0
-        )
-    ).all()
+    ids, units = _open_centroids(session)
     best_id, best_sim = None, -1.0
-    if rows:
-        sums = np.stack([grouping.from_bytes(r[1]) for r in rows])
-        sims = grouping.normalise(sums) @ vector
+    if ids:
+        sims = units @ vector
         k = int(np.argmax(sims))
-        best_id, best_sim = int(rows[k][0]), float(sims[k])
+        best_id, best_sim = ids[k], float(sims[k])
     excerpt = excerpt_of(item.text)
     created = False
     if best_id is None or best_sim < threshold:
