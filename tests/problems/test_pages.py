@@ -108,3 +108,18 @@ def test_agents_read_but_do_not_change(client, db, agent, send, work):
     assert 'class="flash flash-error' in res.text
     with db.reading() as s:
         assert s.get(Problem, pid).label_locked is False
+
+
+def test_an_old_problem_is_charted_up_to_its_last_report(client, db, manager, send, work):
+    from datetime import timedelta
+
+    from meaculpa.core.clock import utcnow
+
+    for i, (text, lang) in enumerate(LUGGAGE):
+        send(text, f"o{i}@example.com", language=lang, sent_at=utcnow() - timedelta(weeks=20))
+    work()
+    [pid] = set(_ids(db).values())
+    assert login(client, manager).status_code == 200
+    page = client.get(f"/problems/{pid}").text
+    assert "Nadie lo ha notificado en las últimas 12 semanas" in page
+    assert f">{len(LUGGAGE)}</text>" in page  # the column of the week they came in

@@ -4,7 +4,7 @@ to errors, root cause), the root cause of an error, and alerts about rising prob
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from meaculpa.core.clock import utcnow
+from meaculpa.core.clock import as_utc, utcnow
 from meaculpa.core.deps import DB
 from meaculpa.core.exceptions import ProblemError
 from meaculpa.core.i18n import N_
@@ -42,8 +42,10 @@ WEEKS_SHOWN = 12
 REPORTS_SHOWN = 100
 
 
-def _series(session: Session, ids: list[int], weeks: int) -> dict[int, list[tuple[Any, int]]]:
-    now = utcnow()
+def _series(
+    session: Session, ids: list[int], weeks: int, until: datetime | None = None
+) -> dict[int, list[tuple[Any, int]]]:
+    now = until or utcnow()
     monday = queries.week_start(now)
     return queries.weekly_counts_many(
         session, ids, monday - timedelta(days=7 * (weeks - 1)), now + timedelta(seconds=1)
@@ -104,7 +106,10 @@ async def problems_page(
 def _problem_context(
     session: Session, user: PageUser, problem: Problem, _: Callable[..., str]
 ) -> dict[str, Any]:
-    series = _series(session, [problem.id], WEEKS_SHOWN)[problem.id]
+    # A problem nobody reported lately is charted up to its last report, not over empty weeks.
+    last = as_utc(problem.last_reported_at) if problem.last_reported_at else None
+    until = last if last and last < utcnow() - timedelta(weeks=WEEKS_SHOWN) else None
+    series = _series(session, [problem.id], WEEKS_SHOWN, until)[problem.id]
     reports = queries.list_reports(session, problem.id, limit=REPORTS_SHOWN)
     error_ids = queries.linked_error_ids(session, problem.id)
     errors = [access_error(session, user.actor, e) for e in error_ids]
@@ -121,6 +126,7 @@ def _problem_context(
             title=_("Reports per week, last 12 weeks"),
         ),
         "trend": queries.trend_of(series),
+        "chart_until": until,
         "languages": queries.language_mix(session, problem.id),
         "customers": len(queries.reporter_customer_ids(session, problem.id)),
         "reports": reports[:REPORTS_SHOWN],
