@@ -44,6 +44,9 @@ API_MODULES = (
     "meaculpa.analytics.api",
     "meaculpa.apologies.api",
     "meaculpa.surveys.api",
+    "meaculpa.problems.api",
+    "meaculpa.improvements.api",
+    "meaculpa.lessons.api",
 )
 
 

@@ -393,6 +393,15 @@ main.add_command(error_group)
 from meaculpa.surveys.cli import survey_group  # noqa: E402
 
 main.add_command(survey_group)
+# --- recurring problems and the monthly review (meaculpa.problems) -----------------------------
+from meaculpa.problems.cli import problems_group  # noqa: E402
+
+main.add_command(problems_group)
+
+# --- improvement actions (meaculpa.improvements) ----------------------------------------------
+from meaculpa.improvements.cli import improvements_group  # noqa: E402
+
+main.add_command(improvements_group)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,6 +24,9 @@ MODEL_MODULES = (
     "meaculpa.insights.models",
     "meaculpa.apologies.models",
     "meaculpa.surveys.models",
+    "meaculpa.problems.models",
+    "meaculpa.improvements.models",
+    "meaculpa.lessons.models",
 )
 
 for _module in MODEL_MODULES:

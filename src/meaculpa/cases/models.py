@@ -24,6 +24,8 @@ class Case(Base):
         _open_index("ix_case_open_opened", "opened_at", "id"),
         _open_index("ix_case_open_activity", "last_message_at", "id"),
         _open_index("ix_case_open_owner", "owner_id", "opened_at"),
+        # Cases opened in a period, whatever their status (the exposure of a problem's rate).
+        Index("ix_case_opened", "opened_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

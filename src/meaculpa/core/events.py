@@ -37,6 +37,7 @@ SUBSCRIBER_MODULES: tuple[str, ...] = (
     "meaculpa.insights.subscribers",
     "meaculpa.apologies.subscribers",
     "meaculpa.surveys.subscribers",
+    "meaculpa.problems.subscribers",
 )
 _loaded = False
 

@@ -17,6 +17,7 @@ from meaculpa.customers.queries import customer_names
 from meaculpa.customers.schemas import IdentityIn
 from meaculpa.errors import actions, queries
 from meaculpa.errors.schemas import AffectedIn, ErrorCreate, ErrorUpdate
+from meaculpa.improvements.queries import actions_for_error
 from meaculpa.web.pages import (
     CurrentUser,
     PostedForm,
@@ -146,10 +147,12 @@ async def error_page(error_id: int, request: Request, user: CurrentUser, db: DB)
         from meaculpa.apologies.web import error_context
 
         owning = error_context(session, error)
+        improvement_actions = actions_for_error(session, error.id)
     return render(
         request,
         "errors/error.html",
         {
+            "improvement_actions": improvement_actions,
             "error": error,
             "affected": affected[:AFFECTED_SHOWN],
             "more_affected": len(affected) > AFFECTED_SHOWN,

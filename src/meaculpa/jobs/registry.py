@@ -41,6 +41,8 @@ JOB_MODULES = (
     "meaculpa.insights.jobs",
     "meaculpa.apologies.jobs",
     "meaculpa.surveys.jobs",
+    "meaculpa.problems.jobs",
+    "meaculpa.improvements.jobs",
 )
 
 _settings: ContextVar[Settings | None] = ContextVar("meaculpa_job_settings", default=None)

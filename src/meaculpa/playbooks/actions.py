@@ -18,6 +18,7 @@ from meaculpa.core.clock import utcnow
 from meaculpa.core.exceptions import Conflict, Invalid, NotFound
 from meaculpa.core.i18n import N_, format_datetime, gettext_for, normalise_language
 from meaculpa.core.permissions import require_role
+from meaculpa.lessons.queries import get_lesson
 from meaculpa.notifications.actions import do_email_user
 from meaculpa.playbooks.defaults import all_defaults
 from meaculpa.playbooks.models import CaseStep, Playbook, PlaybookRevision, StepAlert
@@ -49,13 +50,16 @@ def _snapshot(playbook: Playbook) -> dict[str, Any]:
     }
 
 
-def _revision(session: Session, actor: Actor, playbook: Playbook, reason: str) -> None:
+def _revision(
+    session: Session, actor: Actor, playbook: Playbook, reason: str, lesson_id: int | None = None
+) -> None:
     session.add(
         PlaybookRevision(
             playbook_id=playbook.id,
             version=playbook.version,
             snapshot=_snapshot(playbook),
             reason=reason,
+            lesson_id=lesson_id,
             author_id=actor.id,
             author_label=actor.label,
         )
@@ -101,6 +105,8 @@ def do_update_playbook(
             "reload it and apply your change again",
             current_version=playbook.version,
         )
+    if data.lesson_id is not None and get_lesson(session, data.lesson_id) is None:
+        raise Invalid(f"lesson {data.lesson_id} does not exist", field="lesson_id")
     steps = [s.model_dump(mode="json") for s in data.steps]
     if steps == list(playbook.steps):
         raise Invalid("the steps are the same as the current version", field="steps")
@@ -110,7 +116,7 @@ def do_update_playbook(
     playbook.updated_by_id = actor.id
     playbook.updated_at = utcnow()
     session.flush()
-    _revision(session, actor, playbook, data.reason)
+    _revision(session, actor, playbook, data.reason, data.lesson_id)
     record(
         session,
         actor,
@@ -118,7 +124,12 @@ def do_update_playbook(
         "playbook",
         playbook.id,
         before=before,
-        after={"version": playbook.version, "steps": steps, "reason": data.reason},
+        after={
+            "version": playbook.version,
+            "steps": steps,
+            "reason": data.reason,
+            "lesson_id": data.lesson_id,
+        },
     )
     return playbook
 

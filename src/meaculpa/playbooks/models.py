@@ -52,6 +52,8 @@ class PlaybookRevision(Base):
     # {"error_type", "severity", "steps": [...]} exactly as saved.
     snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
     reason: Mapped[str] = mapped_column(Text)
+    # The lesson learned behind this change, when there is one (lessons domain).
+    lesson_id: Mapped[int | None] = mapped_column(ForeignKey("lesson.id", ondelete="SET NULL"))
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )

@@ -44,6 +44,8 @@ class PlaybookUpdate(StrictModel):
     reason: str = Field(min_length=3, max_length=1_000)
     # The version the editor started from; a newer stored version is a 409.
     version: int | None = Field(default=None, ge=1)
+    # The lesson learned behind the change (optional).
+    lesson_id: int | None = Field(default=None, ge=1)
 
     @field_validator("steps")
     @classmethod
@@ -77,6 +79,7 @@ class PlaybookRevisionRead(ReadModel):
     version: int
     snapshot: dict[str, Any]
     reason: str
+    lesson_id: int | None = None
     author_id: int | None
     author_label: str
     created_at: datetime

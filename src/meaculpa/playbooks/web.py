@@ -311,8 +311,14 @@ def playbook_update(
     reason = field(form, "reason")
     version = field(form, "version")
     try:
+        lesson = field(form, "lesson_id")
         data = PlaybookUpdate.model_validate(
-            {"steps": steps, "reason": reason, "version": int(version) if version else None}
+            {
+                "steps": steps,
+                "reason": reason,
+                "version": int(version) if version else None,
+                "lesson_id": int(lesson) if lesson else None,
+            }
         )
     except (ValidationError, ValueError):
         return _playbook_page(

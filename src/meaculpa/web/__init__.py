@@ -33,6 +33,9 @@ PAGE_MODULES = (
     "meaculpa.analytics.web",
     "meaculpa.apologies.web",
     "meaculpa.surveys.web",
+    "meaculpa.problems.web",
+    "meaculpa.improvements.web",
+    "meaculpa.lessons.web",
 )
 SESSION_COOKIE = "meaculpa_session"
 

@@ -1,7 +1,7 @@
 """surveys: settings, question texts, list sends, invitations and answers
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-29 19:25:35.687861
 """
 
@@ -14,7 +14,7 @@ import meaculpa.core.db
 
 
 revision: str = '0005'
-down_revision: str | None = '0002'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

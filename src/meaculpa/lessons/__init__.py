@@ -1,0 +1,1 @@
+"""Lessons learned, assigned to agents who confirm they read them."""

@@ -1,0 +1,53 @@
+"""Reactions of the problems domain to other domains' events (see meaculpa.core.events).
+
+Grouping needs the sentence encoder, so the subscribers only queue a job in the publisher's
+transaction; accepting a message or a survey answer stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from meaculpa.core.clock import utcnow
+from meaculpa.core.events import subscribe
+from meaculpa.jobs.queue import enqueue_fast
+
+ASSIGN = "problems.assign"
+MAX_PAYLOAD_TEXT = 5000
+
+
+@subscribe("message.inbound")
+def group_inbound_message(*, session: Session, message_id: int, **_: Any) -> None:
+    enqueue_fast(session, ASSIGN, {"message_id": message_id}, max_attempts=3)
+
+
+@subscribe("survey.answered")
+def group_survey_comment(
+    *,
+    session: Session,
+    response_id: int,
+    customer_id: int | None = None,
+    case_id: int | None = None,
+    text: str | None = None,
+    language: str | None = None,
+    **_: Any,
+) -> None:
+    """A survey comment is a complaint like any other (the positive ones are left out)."""
+    if not text or not text.strip():
+        return
+    enqueue_fast(
+        session,
+        ASSIGN,
+        {
+            "source_type": "survey",
+            "source_id": int(response_id),
+            "text": text[:MAX_PAYLOAD_TEXT],
+            "customer_id": customer_id,
+            "case_id": case_id,
+            "language": language,
+            "reported_at": utcnow().isoformat(),
+        },
+        max_attempts=3,
+    )
