@@ -72,7 +72,7 @@ def test_owning_an_error_through_the_pages(client, db, manager, mail_settings, s
     cookies = dict(client.cookies)
     client.cookies.clear()
     page = client.get(path)
-    assert page.status_code == 200 and "No me enviéis estos mensajes" in page.text
+    assert page.status_code == 200 and "No quiero recibir estos mensajes" in page.text
     r = client.post(path, data={"csrf_token": csrf_from(page.text)})
     assert r.status_code == 200
     assert client.get(path[:-3] + "xyz").status_code == 404

@@ -172,10 +172,10 @@ def test_the_opt_out_link_in_the_e_mail_is_respected_next_time(
     # A tampered link is refused; the real one asks, then records the wish.
     assert client.get(path[:-3] + "xyz").status_code == 404
     page = client.get(path)
-    assert page.status_code == 200 and "No quiero recibir estos correos" in page.text
+    assert page.status_code == 200 and "No quiero recibir estos mensajes" in page.text
     assert client.post(path, data={}).status_code == 403
     done = client.post(path, data={"csrf_token": csrf_from(page.text)})
-    assert done.status_code == 200 and "no le enviaremos estos correos" in done.text
+    assert done.status_code == 200 and "no le enviaremos estos mensajes" in done.text
     customer = client.get(f"/api/v1/customers/{lucia}", headers=manager.headers).json()
     assert customer["opt_out"] is True
     assert "customer.update" in audit_verbs(db, "customer")

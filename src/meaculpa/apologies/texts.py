@@ -190,15 +190,10 @@ OPT_OUT_LINE = {
     "es": "\n--\nSi prefieres no recibir más mensajes como este: {url}\n",
     "en": "\n--\nIf you would rather not receive messages like this one: {url}\n",
 }
-OPT_OUT_PURPOSE = "opt-out"
-OPT_OUT_MAX_AGE = 400 * 24 * 3600
-
-
 def opt_out_url(base_url: str, secret: str, customer_id: int) -> str:
-    from meaculpa.core.signing import sign
+    from meaculpa.customers import optout
 
-    token = sign(secret, OPT_OUT_PURPOSE, {"c": customer_id})
-    return f"{base_url.rstrip('/')}/o/{token}"
+    return optout.opt_out_url(base_url, optout.opt_out_token(secret, customer_id))
 
 
 def with_opt_out(text: str, lang: str, url: str) -> str:

@@ -20,13 +20,9 @@ from meaculpa.accounts.queries import organisation_or_default
 from meaculpa.apologies import actions, queries, texts
 from meaculpa.apologies.importer import ImportRefused, import_affected
 from meaculpa.apologies.schemas import CampaignIn, CustomerFilter, PostIn
-from meaculpa.core.audit import Actor
 from meaculpa.core.deps import DB
-from meaculpa.core.exceptions import NotFound, ProblemError
-from meaculpa.core.signing import LinkExpired, LinkInvalid, unsign
-from meaculpa.customers.actions import do_update_customer
-from meaculpa.customers.queries import access_customer, customer_names
-from meaculpa.customers.schemas import CustomerUpdate
+from meaculpa.core.exceptions import ProblemError
+from meaculpa.customers.queries import customer_names
 from meaculpa.errors.actions import check_can_edit_error, do_update_error
 from meaculpa.errors.queries import access_error
 from meaculpa.errors.schemas import ErrorUpdate
@@ -49,7 +45,6 @@ router = APIRouter(include_in_schema=False)
 # Uploads through the page: the request body limit applies (MEACULPA_MAX_BODY_BYTES); larger
 # files go through `meaculpa error affected import`.
 REJECTIONS_SHOWN = 200
-NOINDEX = {"X-Robots-Tag": "noindex, nofollow"}
 APOLOGIES_SHOWN = 100
 
 
@@ -370,42 +365,6 @@ async def status_atom(request: Request, db: DB) -> Response:
         + "</feed>"
     )
     return Response(feed, media_type="application/atom+xml; charset=utf-8")
-
-
-# --- opting out (the link in every apology and update; no login) -------------------------------
-
-
-def _opt_out_customer(request: Request, token: str) -> int:
-    secret = request.app.state.settings.secret_key
-    data = unsign(secret, texts.OPT_OUT_PURPOSE, token, max_age_seconds=texts.OPT_OUT_MAX_AGE)
-    return int(data["c"])
-
-
-@router.get("/o/{token}", name="opt_out_page")
-async def opt_out_page(token: str, request: Request, db: DB) -> Response:
-    try:
-        customer_id = _opt_out_customer(request, token)
-        with db.reading() as session:
-            customer = access_customer(session, Actor.system("customer"), customer_id)
-    except (LinkExpired, LinkInvalid, NotFound, ValueError, KeyError):
-        return render(request, "apologies/opt_out.html", {"state": "invalid"}, status_code=404)
-    state = "done" if customer.opt_out else "ask"
-    return render(request, "apologies/opt_out.html", {"state": state}, headers=NOINDEX)
-
-
-@router.post("/o/{token}", name="opt_out")
-def opt_out(token: str, request: Request, db: DB, form: PostedForm) -> Response:
-    try:
-        customer_id = _opt_out_customer(request, token)
-        with db.transaction() as session:
-            customer = access_customer(session, Actor.system("customer"), customer_id)
-            if not customer.opt_out:
-                do_update_customer(
-                    session, Actor.system("customer"), customer, CustomerUpdate(opt_out=True)
-                )
-    except (LinkExpired, LinkInvalid, NotFound, ValueError, KeyError):
-        return render(request, "apologies/opt_out.html", {"state": "invalid"}, status_code=404)
-    return render(request, "apologies/opt_out.html", {"state": "done"}, headers=NOINDEX)
 
 
 # --- the case panel: no double explaining -------------------------------------------------------

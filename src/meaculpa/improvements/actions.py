@@ -16,10 +16,10 @@ from meaculpa.core.clock import utcnow
 from meaculpa.core.enums import IdentityKind
 from meaculpa.core.exceptions import Conflict, Forbidden, Invalid
 from meaculpa.core.permissions import has_role, require_role
+from meaculpa.customers.optout import opt_out_token, opt_out_url
 from meaculpa.customers.queries import get_customer
 from meaculpa.errors.models import Error
 from meaculpa.improvements import queries, stats
-from meaculpa.improvements.links import opt_out_token, opt_out_url
 from meaculpa.improvements.models import (
     OPEN_STATUSES,
     TRANSITIONS,

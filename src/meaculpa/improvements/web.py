@@ -10,18 +10,13 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from meaculpa.accounts.queries import list_users, organisation_or_default
-from meaculpa.core.audit import Actor
 from meaculpa.core.clock import utcnow
 from meaculpa.core.deps import DB
 from meaculpa.core.exceptions import Invalid, ProblemError
 from meaculpa.core.i18n import zone
 from meaculpa.core.permissions import has_role
-from meaculpa.core.signing import LinkExpired, LinkInvalid
-from meaculpa.customers.actions import do_update_customer
-from meaculpa.customers.queries import customer_names, get_customer
-from meaculpa.customers.schemas import CustomerUpdate
+from meaculpa.customers.queries import customer_names
 from meaculpa.improvements import actions, queries
-from meaculpa.improvements.links import read_opt_out_token
 from meaculpa.improvements.models import KINDS, PURPOSES, STATUSES
 from meaculpa.improvements.schemas import ActionCreate, ActionUpdate
 from meaculpa.improvements.texts import (
@@ -39,7 +34,6 @@ from meaculpa.web.pages import (
     field,
     flash,
     gettext,
-    page_language,
     problem_message,
     redirect,
     render,
@@ -282,59 +276,3 @@ def improvement_edit(
     flash(request, _("Improvement action saved."))
     return redirect(here)
 
-
-# --- the customer's opt-out link (public: the signed token is the permission) ----------------
-
-NOINDEX = {"X-Robots-Tag": "noindex, nofollow"}
-
-
-def _opt_out_customer(request: Request, token: str) -> int | None:
-    try:
-        return read_opt_out_token(str(request.app.state.settings.secret_key), token)
-    except (LinkInvalid, LinkExpired):
-        return None
-
-
-def _link_not_valid(request: Request) -> Response:
-    return render(
-        request,
-        "improvements/opt_out.html",
-        {"state": "invalid"},
-        status_code=404,
-        headers=NOINDEX,
-    )
-
-
-@router.get("/o/{token}", name="opt_out")
-async def opt_out_page(token: str, request: Request, db: DB) -> Response:
-    """Ask the customer to confirm they want no more "you said, we did" e-mails."""
-    customer_id = _opt_out_customer(request, token)
-    if customer_id is None:
-        return _link_not_valid(request)
-    with db.reading() as session:
-        customer = get_customer(session, customer_id)
-    if customer is None:
-        return _link_not_valid(request)
-    page_language(request, customer.language)
-    state = "done" if customer.opt_out else "ask"
-    return render(request, "improvements/opt_out.html", {"state": state}, headers=NOINDEX)
-
-
-@router.post("/o/{token}", name="opt_out_confirm")
-def opt_out_confirm(token: str, request: Request, db: DB, form: PostedForm) -> Response:
-    customer_id = _opt_out_customer(request, token)
-    if customer_id is None:
-        return _link_not_valid(request)
-    with db.transaction() as session:
-        customer = get_customer(session, customer_id)
-        if customer is None:
-            return _link_not_valid(request)
-        page_language(request, customer.language)
-        if not customer.opt_out:
-            do_update_customer(
-                session,
-                Actor.system("customer opt-out link"),
-                customer,
-                CustomerUpdate(opt_out=True),
-            )
-    return render(request, "improvements/opt_out.html", {"state": "done"}, headers=NOINDEX)

@@ -62,7 +62,7 @@ router = APIRouter(include_in_schema=False)
 NOINDEX = {"X-Robots-Tag": "noindex, nofollow"}
 MAX_UPLOAD = 1_000_000
 GROUP_LABELS = {
-    "all": N_("All"),
+    "all": N_("Overall"),
     "team": N_("Team"),
     "month": N_("Month"),
     "week": N_("Week"),

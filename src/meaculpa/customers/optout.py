@@ -1,7 +1,9 @@
-"""The signed opt-out link at the foot of every "you said, we did" e-mail.
+"""The signed opt-out link at the foot of every message a customer did not ask for.
 
-The token names one customer (``c``) and is valid for two years: a customer who finds an old
-e-mail can still say they want no more of them.
+Proactive apologies, updates on an error and "you said, we did" e-mails all carry it; it sets
+the one ``Customer.opt_out`` flag that every such message respects. The token names one
+customer (``c``) and is valid for two years: a customer who finds an old e-mail can still say
+they want no more of them.
 """
 
 from __future__ import annotations
