@@ -45,6 +45,9 @@ _WS = re.compile(r"\s+")
 _QUOTED_REPLY = re.compile(r"^\s*>.*$", re.MULTILINE)
 _REDACTED = re.compile(r"\bX{2,}\b|\b[X/]{4,}\b|\{\$[\d.,]*\}")
 _TOKEN = re.compile(r"[a-z0-9ñ][a-z0-9ñ']*[a-z0-9ñ]|[a-z]")
+# Order numbers, product codes and amounts ("OH-534394", "KE-200", "179,00"): never a key term,
+# or "pedido oh" becomes the label of every complaint that quotes an order.
+_CODE = re.compile(r"[\w-]*\d[\w,.-]*")
 
 
 def clean_for_grouping(text: str) -> str:
@@ -304,7 +307,7 @@ def tokens(text: str) -> list[str]:
     """Lower-case, accent-free words of a text without stopwords or numbers."""
     return [
         t
-        for t in _TOKEN.findall(fold(clean_for_grouping(text)))
+        for t in _TOKEN.findall(_CODE.sub(" ", fold(clean_for_grouping(text))))
         if t not in STOPWORDS and not t.isdigit() and len(t) > 1
     ]
 
