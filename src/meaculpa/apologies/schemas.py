@@ -157,3 +157,9 @@ class FigureSet(ReadModel):
     remedies_delivered: dict[str, str]
     remedy_offered_minor: dict[str, int]
     remedies_delivered_minor: dict[str, int]
+    promised_by: datetime | None
+    promises: int
+    promises_pending: int
+    promises_kept: int
+    promises_broken: int
+    promises_on_cases: int
