@@ -9,7 +9,7 @@ that queues it. No case is opened per customer: the promises are settled set-bas
   change of status into one of them, from the audit trail) and an update about the error
   was sent to that customer (an update posted on or before the date that told them);
 - **broken**: the date passed first; an apology that never reached the customer before the
-  date (bounced, still queued) carried no promise and loses it.
+  date (bounced, still queued) carried no promise and loses it (its state goes back to none).
 
 The error's reporter and the managers are reminded once, 24 hours before the date, while
 promises are pending, and alerted once when promises are broken (each in their language).
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from meaculpa.accounts.models import User
@@ -77,6 +77,8 @@ def settle(session: Session, error_id: int, now: datetime | None = None) -> Sett
     if error is None:
         return Settled(0, 0, 0)
     pending = [Apology.error_id == error_id, Apology.promise_state == "pending"]
+    # The promise reached the customer: the apology was sent and did not bounce.
+    reached = [Apology.sent_at.is_not(None), Apology.state != "bounced"]
     kept = broken = voided = 0
     resolved = resolved_at(session, error)
     if resolved is not None:
@@ -95,7 +97,7 @@ def settle(session: Session, error_id: int, now: datetime | None = None) -> Sett
                 update(Apology)
                 .where(
                     *pending,
-                    Apology.sent_at.is_not(None),
+                    *reached,
                     Apology.promise_due_at >= resolved,
                     exists(told),
                 )
@@ -107,7 +109,7 @@ def settle(session: Session, error_id: int, now: datetime | None = None) -> Sett
     broken = _rowcount(
         session.execute(
             update(Apology)
-            .where(*passed, Apology.sent_at.is_not(None))
+            .where(*passed, *reached)
             .values(promise_state="broken")
             .execution_options(synchronize_session=False)
         )
@@ -115,7 +117,7 @@ def settle(session: Session, error_id: int, now: datetime | None = None) -> Sett
     voided = _rowcount(
         session.execute(
             update(Apology)
-            .where(*passed, Apology.sent_at.is_(None))
+            .where(*passed, ~and_(*reached))
             .values(promise_state=None)
             .execution_options(synchronize_session=False)
         )
