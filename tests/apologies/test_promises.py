@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from meaculpa.apologies.actions import note_bounce
 from meaculpa.apologies.models import Apology, ApologyCampaign
 from meaculpa.core import clock
-from meaculpa.core.audit import AuditEvent
+from meaculpa.core.audit import Actor, AuditEvent
 from meaculpa.core.clock import utcnow
 from meaculpa.customers.models import Customer
 from meaculpa.jobs.runner import Runner
@@ -175,6 +176,22 @@ def test_the_date_passes_first_reminded_once_then_broken_and_alerted(
         schedule_periodic(db)
         runner.run_pending()
     assert len([m for m in mailbox.to(manager.email) if "incumplida" in str(m["Subject"])]) == 1
+
+
+def test_a_bounced_apology_carries_no_promise(client, db, manager, mail_settings, smtp_server):
+    error_id, runner = _send_with_promise(client, db, manager, mail_settings)
+    with db.transaction() as s:
+        email_id = s.scalar(select(Apology.email_id).where(
+            Apology.to_address == "john@example.com"))
+        note_bounce(s, Actor.system("mail"), email_id)
+    f = _figures(client, manager, error_id)
+    assert (f["promises"], f["promises_pending"]) == (1, 1)
+    with db.reading() as s:
+        due = s.scalar(select(ApologyCampaign.promised_by))
+    with clock.override(_at(due + timedelta(minutes=1))):
+        _scan(db, runner)
+    f = _figures(client, manager, error_id)
+    assert (f["promises"], f["promises_broken"]) == (1, 1)
 
 
 def test_a_customer_who_writes_in_keeps_one_promise_and_a_case_commitment(

@@ -595,7 +595,8 @@ def _mark_bounced(db: Database, item: _Outgoing, error_id: int, error: str) -> N
         session.execute(
             update(Apology)
             .where(Apology.id == item.apology_id, Apology.state == "sending")
-            .values(state="bounced", bounced_at=utcnow())
+            # An apology that never arrived carried no promise.
+            .values(state="bounced", bounced_at=utcnow(), promise_state=None)
             .execution_options(synchronize_session=False)
         )
         do_mark_email(session, item.email_id, "bounced", error=error)
@@ -736,6 +737,9 @@ def note_bounce(session: Session, actor: Actor, email_id: int) -> None:
     before = {"state": apology.state}
     apology.state = "bounced"
     apology.bounced_at = utcnow()
+    # An apology that never arrived carried no promise (a settled one keeps its verdict).
+    if apology.promise_state == "pending":
+        apology.promise_state = None
     record(
         session,
         actor,
