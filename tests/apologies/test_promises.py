@@ -80,6 +80,9 @@ def test_each_apology_carries_the_promise_and_it_is_kept(
     assert rows["pedro@example.es"].promise_state is None
     f = _figures(client, manager, error_id)
     assert (f["promises"], f["promises_pending"], f["promises_kept"]) == (2, 2, 0)
+    listed = client.get(f"/api/v1/errors/{error_id}/apologies", headers=manager.headers).json()
+    assert sorted(str(a["promise_state"]) for a in listed["items"]) == [
+        "None", "pending", "pending"]
 
     # Resolved, but the customers were not told yet: still pending.
     r = client.patch(f"/api/v1/errors/{error_id}", json={"status": "fixed"},

@@ -79,6 +79,8 @@ class ApologyRead(ReadModel):
     replied_at: datetime | None
     complained_at: datetime | None
     case_id: int | None
+    promise_due_at: datetime | None
+    promise_state: str | None
 
 
 class CustomerFilter(StrictModel):
