@@ -80,8 +80,12 @@ def settle(session: Session, error_id: int, now: datetime | None = None) -> Sett
     # The promise reached the customer: the apology was sent and did not bounce.
     reached = [Apology.sent_at.is_not(None), Apology.state != "bounced"]
     kept = broken = voided = 0
+    campaign = session.scalar(select(ApologyCampaign).where(ApologyCampaign.error_id == error_id))
+    # Every promise of an error has the campaign's date (it cannot change once sent): the
+    # million-row updates below run only when they can change something.
+    due = as_utc(campaign.promised_by) if campaign and campaign.promised_by else None
     resolved = resolved_at(session, error)
-    if resolved is not None:
+    if resolved is not None and (due is None or resolved <= due):
         told = (
             select(PostNotice.id)
             .join(ErrorPost, ErrorPost.id == PostNotice.post_id)
@@ -105,23 +109,24 @@ def settle(session: Session, error_id: int, now: datetime | None = None) -> Sett
                 .execution_options(synchronize_session=False)
             )
         )
-    passed = [*pending, Apology.promise_due_at < now]
-    broken = _rowcount(
-        session.execute(
-            update(Apology)
-            .where(*passed, *reached)
-            .values(promise_state="broken")
-            .execution_options(synchronize_session=False)
+    if due is None or due < now:
+        passed = [*pending, Apology.promise_due_at < now]
+        broken = _rowcount(
+            session.execute(
+                update(Apology)
+                .where(*passed, *reached)
+                .values(promise_state="broken")
+                .execution_options(synchronize_session=False)
+            )
         )
-    )
-    voided = _rowcount(
-        session.execute(
-            update(Apology)
-            .where(*passed, ~and_(*reached))
-            .values(promise_state=None)
-            .execution_options(synchronize_session=False)
+        voided = _rowcount(
+            session.execute(
+                update(Apology)
+                .where(*passed, ~and_(*reached))
+                .values(promise_state=None)
+                .execution_options(synchronize_session=False)
+            )
         )
-    )
     if kept or broken or voided:
         record(
             session,
@@ -239,13 +244,13 @@ def remind_and_alert(
     if campaign is None or error is None or campaign.promised_by is None:
         return False, False
     due = as_utc(campaign.promised_by)
+    remind = campaign.promise_reminded_at is None and due - REMIND_BEFORE <= now < due
+    alert = campaign.promise_alerted_at is None and now > due
+    if not (remind or alert):
+        return False, False
     counts = promise_counts(session, error_id)
     reminded = alerted = False
-    if (
-        campaign.promise_reminded_at is None
-        and counts["pending"]
-        and due - REMIND_BEFORE <= now < due
-    ):
+    if remind and counts["pending"]:
         campaign.promise_reminded_at = now
         n = _mail(
             session,
@@ -265,7 +270,7 @@ def remind_and_alert(
             after={"pending": counts["pending"], "recipients": n},
         )
         reminded = True
-    if campaign.promise_alerted_at is None and counts["broken"] and now > due:
+    if alert and counts["broken"]:
         campaign.promise_alerted_at = now
         n = _mail(
             session,
