@@ -20,7 +20,19 @@ from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, exists, func, insert, literal, select, update
+from sqlalchemy import (
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -299,6 +311,14 @@ def enqueue_chunk(
         (emails.c.address.is_(None), literal("skipped")),
         else_=literal("queued"),
     )
+    # A date still ahead is a promise to each customer queued to receive it.
+    promised = campaign.promised_by if campaign.promised_by and campaign.promised_by > now else None
+    due_type = Apology.__table__.c.promise_due_at.type
+    promise_state: Any = literal(None, type_=String(8))
+    due: Any = literal(None, type_=due_type)
+    if promised is not None:
+        promise_state = case((state == literal("queued"), literal("pending")), else_=literal(None))
+        due = case((state == literal("queued"), literal(promised, type_=due_type)), else_=None)
     rows = (
         select(
             literal(campaign.id),
@@ -310,6 +330,8 @@ def enqueue_chunk(
             emails.c.address,
             Customer.language,
             literal(now),
+            due,
+            promise_state,
         )
         .join(Customer, Customer.id == a.customer_id)
         .outerjoin(emails, emails.c.customer_id == a.customer_id)
@@ -333,6 +355,8 @@ def enqueue_chunk(
                 "to_address",
                 "language",
                 "queued_at",
+                "promise_due_at",
+                "promise_state",
             ],
             rows,
         )
@@ -571,7 +595,8 @@ def _mark_bounced(db: Database, item: _Outgoing, error_id: int, error: str) -> N
         session.execute(
             update(Apology)
             .where(Apology.id == item.apology_id, Apology.state == "sending")
-            .values(state="bounced", bounced_at=utcnow())
+            # An apology that never arrived carried no promise.
+            .values(state="bounced", bounced_at=utcnow(), promise_state=None)
             .execution_options(synchronize_session=False)
         )
         do_mark_email(session, item.email_id, "bounced", error=error)
@@ -712,6 +737,9 @@ def note_bounce(session: Session, actor: Actor, email_id: int) -> None:
     before = {"state": apology.state}
     apology.state = "bounced"
     apology.bounced_at = utcnow()
+    # An apology that never arrived carried no promise (a settled one keeps its verdict).
+    if apology.promise_state == "pending":
+        apology.promise_state = None
     record(
         session,
         actor,

@@ -15,6 +15,9 @@ from meaculpa.core.db import Base
 # no e-mail address) never leaves; queued rows of a paused campaign wait.
 APOLOGY_STATES = ("queued", "sending", "sent", "bounced", "replied", "complained", "skipped")
 CAMPAIGN_STATES = ("draft", "sending", "paused", "sent")
+# The promise an apology carried: pending -> kept | broken (None: no date promised, or the
+# apology never reached the customer before the date).
+PROMISE_STATES = ("pending", "kept", "broken")
 
 
 class ApologyCampaign(Base):
@@ -47,6 +50,10 @@ class ApologyCampaign(Base):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     paused_reason: Mapped[str | None] = mapped_column(Text)
+    # The promise to each customer: when its reporter and the managers were reminded before
+    # the date (once) and alerted that promises were broken (once).
+    promise_reminded_at: Mapped[datetime | None]
+    promise_alerted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -60,6 +67,8 @@ class Apology(Base):
         # Also the index of every look-up by error and customer.
         UniqueConstraint("error_id", "customer_id", name="uq_apology_error_customer"),
         Index("ix_apology_error_state", "error_id", "state"),
+        # The promise scan: which errors still have pending promises.
+        Index("ix_apology_promise", "promise_state", "error_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,6 +95,10 @@ class Apology(Base):
     case_id: Mapped[int | None] = mapped_column(
         ForeignKey("case_record.id", ondelete="SET NULL")
     )
+    # The promised resolution date carried by this apology: a promise to this customer,
+    # pending until the error is resolved and they are told (kept) or the date passes (broken).
+    promise_due_at: Mapped[datetime | None]
+    promise_state: Mapped[str | None] = mapped_column(String(8))
 
 
 class ErrorCaseLink(Base):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from meaculpa.apologies import texts
 from meaculpa.apologies.actions import get_campaign
 from meaculpa.apologies.models import Apology, ApologyCampaign, ErrorCaseLink, ErrorPost
+from meaculpa.apologies.promises import promise_counts
 from meaculpa.core.clock import as_utc
 from meaculpa.core.exceptions import NotFound
 from meaculpa.customers.models import Customer
@@ -233,6 +234,14 @@ class Figures:
     remedies_delivered: dict[str, str]
     remedy_offered_minor: dict[str, int]
     remedies_delivered_minor: dict[str, int]
+    # The promised resolution date as a promise to each customer the apology reached.
+    promised_by: datetime | None = None
+    promises: int = 0
+    promises_pending: int = 0
+    promises_kept: int = 0
+    promises_broken: int = 0
+    # Of these, customers who wrote in and also have a commitment on their case.
+    promises_on_cases: int = 0
 
 
 def _hours(start: datetime, end: datetime | None) -> float | None:
@@ -306,6 +315,7 @@ def figures(session: Session, error: Error, language: str = "en") -> Figures:
     if campaign is not None and campaign.remedy_amount_minor and campaign.currency:
         offered[campaign.currency] = campaign.remedy_amount_minor * apologised
     delivered = delivered_cost_for_error(session, error.id)
+    promised = promise_counts(session, error.id)
     affected = error.affected_count
     return Figures(
         error_id=error.id,
@@ -324,4 +334,10 @@ def figures(session: Session, error: Error, language: str = "en") -> Figures:
         remedies_delivered={c: format_money(v, c, language) for c, v in delivered.items()},
         remedy_offered_minor=offered,
         remedies_delivered_minor=delivered,
+        promised_by=campaign.promised_by if campaign is not None else None,
+        promises=promised["pending"] + promised["kept"] + promised["broken"],
+        promises_pending=promised["pending"],
+        promises_kept=promised["kept"],
+        promises_broken=promised["broken"],
+        promises_on_cases=promised["on_cases"],
     )

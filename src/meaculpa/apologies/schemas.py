@@ -79,6 +79,8 @@ class ApologyRead(ReadModel):
     replied_at: datetime | None
     complained_at: datetime | None
     case_id: int | None
+    promise_due_at: datetime | None
+    promise_state: str | None
 
 
 class CustomerFilter(StrictModel):
@@ -157,3 +159,9 @@ class FigureSet(ReadModel):
     remedies_delivered: dict[str, str]
     remedy_offered_minor: dict[str, int]
     remedies_delivered_minor: dict[str, int]
+    promised_by: datetime | None
+    promises: int
+    promises_pending: int
+    promises_kept: int
+    promises_broken: int
+    promises_on_cases: int
