@@ -256,6 +256,7 @@ def import_messages(
 
     from meaculpa.accounts.queries import get_user_by_email
     from meaculpa.core.audit import Actor
+    from meaculpa.core.cliutil import report_rejected
     from meaculpa.messages.importer import ImportRefused, detect_format
     from meaculpa.messages.importer import import_messages as run_import
 
@@ -306,21 +307,7 @@ def import_messages(
         f"({summary.customers_created} new customers, {summary.cases_created} new cases); "
         f"{summary.duplicates} already imported; {len(rejected)} rejected"
     )
-    for row in rejected[:MAX_REJECTIONS_SHOWN]:
-        click.echo(f"  {row}", err=True)
-    if len(rejected) > MAX_REJECTIONS_SHOWN:
-        more = len(rejected) - MAX_REJECTIONS_SHOWN
-        hint = "" if errors_out else " (use --errors-out FILE to get them all)"
-        click.echo(f"  ... and {more} more{hint}", err=True)
-    if errors_out is not None:
-        import csv
-
-        with open(errors_out, "w", encoding="utf-8", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow(["line", "field", "reason"])
-            for row in rejected:
-                writer.writerow([row.line, row.field or "", row.reason])
-        click.echo(f"rejected rows written to {errors_out}")
+    report_rejected(rejected, errors_out, MAX_REJECTIONS_SHOWN)
     sys.exit(EXIT_REJECTED if rejected else EXIT_OK)
 
 

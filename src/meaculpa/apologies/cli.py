@@ -52,6 +52,7 @@ def import_command(
     from meaculpa.apologies.importer import ImportRefused, import_affected_file
     from meaculpa.cli import _database
     from meaculpa.core.audit import Actor
+    from meaculpa.core.cliutil import report_rejected
     from meaculpa.errors.models import Error
 
     db = _database()
@@ -99,18 +100,5 @@ def import_command(
         f"{error_id} ({summary.customers_created} new customers); {summary.already} already "
         f"on the list; {len(rejected)} rejected"
     )
-    for row in rejected[:MAX_REJECTIONS_SHOWN]:
-        click.echo(f"  {row}", err=True)
-    if len(rejected) > MAX_REJECTIONS_SHOWN:
-        hint = "" if errors_out else " (use --errors-out FILE to get them all)"
-        click.echo(f"  ... and {len(rejected) - MAX_REJECTIONS_SHOWN} more{hint}", err=True)
-    if errors_out is not None:
-        import csv
-
-        with open(errors_out, "w", encoding="utf-8", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow(["line", "field", "reason"])
-            for row in rejected:
-                writer.writerow([row.line, row.field or "", row.reason])
-        click.echo(f"rejected rows written to {errors_out}")
+    report_rejected(rejected, errors_out, MAX_REJECTIONS_SHOWN)
     sys.exit(EXIT_REJECTED if rejected else EXIT_OK)
