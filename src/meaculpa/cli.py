@@ -6,10 +6,15 @@ import getpass
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from meaculpa.settings import Settings
+
+if TYPE_CHECKING:
+    from meaculpa.core.audit import Actor
+    from meaculpa.core.db import Database
 
 
 def _settings() -> Settings:
@@ -218,6 +223,21 @@ EXIT_UNUSABLE = 2
 MAX_REJECTIONS_SHOWN = 50
 
 
+def import_actor(db: Database, as_email: str | None) -> Actor:
+    """Who an import is recorded as: the active user with e-mail ``as_email`` (``--as``), or
+    the system actor ``import``."""
+    from meaculpa.accounts.queries import get_user_by_email
+    from meaculpa.core.audit import Actor
+
+    if not as_email:
+        return Actor.system("import")
+    with db.reading() as session:
+        found = get_user_by_email(session, as_email)
+    if found is None or not found.is_active:
+        raise click.BadParameter(f"no active user with e-mail {as_email}", param_hint="--as")
+    return Actor(kind="user", id=found.id, label=found.email, role=found.role)
+
+
 @main.group("import")
 def import_group() -> None:
     """Import data from files."""
@@ -251,50 +271,23 @@ def import_messages(
     Rows with an external_id are never imported twice. Exit code 0: every row imported (or
     already there); 1: some rows were rejected; 2: the file could not be used at all.
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-
-    from meaculpa.accounts.queries import get_user_by_email
-    from meaculpa.core.audit import Actor
-    from meaculpa.core.cliutil import report_rejected
+    from meaculpa.core.cliutil import report_rejected, with_progress
     from meaculpa.messages.importer import ImportRefused, detect_format
     from meaculpa.messages.importer import import_messages as run_import
 
-    err = Console(stderr=True)
     try:
         chosen = detect_format(file, fmt)
     except ImportRefused as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_UNUSABLE)
     db = _database()
-    actor = Actor.system("import")
-    if as_email:
-        with db.reading() as session:
-            found = get_user_by_email(session, as_email)
-        if found is None or not found.is_active:
-            raise click.BadParameter(f"no active user with e-mail {as_email}", param_hint="--as")
-        actor = Actor(kind="user", id=found.id, label=found.email, role=found.role)
-
-    size = file.stat().st_size
-    progress = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
+    actor = import_actor(db, as_email)
     try:
-        with progress:
-            task = progress.add_task(f"importing {file.name}", total=size)
-            summary = run_import(
-                db,
-                file,
-                actor=actor,
-                fmt=chosen,
-                progress=lambda done: progress.update(task, completed=done),
-            )
+        summary = with_progress(
+            f"importing {file.name}",
+            file.stat().st_size,
+            lambda progress: run_import(db, file, actor=actor, fmt=chosen, progress=progress),
+        )
     except ImportRefused as exc:
         click.echo(f"error: {exc}; nothing was imported", err=True)
         sys.exit(EXIT_UNUSABLE)

@@ -45,50 +45,26 @@ def import_command(
     Unknown e-mails create the customer. Exit code 0: every row used; 1: some rows were
     rejected (the others landed); 2: the file could not be used at all.
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-
-    from meaculpa.accounts.queries import get_user_by_email
     from meaculpa.apologies.importer import ImportRefused, import_affected_file
-    from meaculpa.cli import _database
-    from meaculpa.core.audit import Actor
-    from meaculpa.core.cliutil import report_rejected
+    from meaculpa.cli import _database, import_actor
+    from meaculpa.core.cliutil import report_rejected, with_progress
     from meaculpa.errors.models import Error
 
     db = _database()
     try:
-        actor = Actor.system("import")
         with db.reading() as session:
             if session.get(Error, error_id) is None:
                 click.echo(f"error: error {error_id} does not exist", err=True)
                 sys.exit(EXIT_UNUSABLE)
-            if as_email:
-                found = get_user_by_email(session, as_email)
-                if found is None or not found.is_active:
-                    raise click.BadParameter(
-                        f"no active user with e-mail {as_email}", param_hint="--as"
-                    )
-                actor = Actor(kind="user", id=found.id, label=found.email, role=found.role)
-        err = Console(stderr=True)
-        progress = Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            DownloadColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        )
+        actor = import_actor(db, as_email)
         try:
-            with progress:
-                task = progress.add_task(f"importing {file.name}", total=file.stat().st_size)
-                summary = import_affected_file(
-                    db,
-                    error_id,
-                    file,
-                    actor=actor,
-                    progress=lambda done: progress.update(task, completed=done),
-                )
+            summary = with_progress(
+                f"importing {file.name}",
+                file.stat().st_size,
+                lambda progress: import_affected_file(
+                    db, error_id, file, actor=actor, progress=progress
+                ),
+            )
         except ImportRefused as exc:
             click.echo(f"error: {exc}; nothing was imported", err=True)
             sys.exit(EXIT_UNUSABLE)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import click
+
+T = TypeVar("T")
 
 
 class Rejection(Protocol):
@@ -39,3 +41,24 @@ def report_rejected(rejected: Sequence[Rejection], errors_out: Path | None, show
             for row in rejected:
                 writer.writerow([row.line, row.field or "", row.reason])
         click.echo(f"rejected rows written to {errors_out}")
+
+
+def with_progress(label: str, total: int, run: Callable[[Callable[[int], None]], T]) -> T:
+    """``run(progress)`` under a progress bar on stderr (only on a terminal, gone when done):
+    ``progress(done)`` moves it to ``done`` of ``total``."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    err = Console(stderr=True)
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    with progress:
+        task = progress.add_task(label, total=total)
+        return run(lambda done: progress.update(task, completed=done))
