@@ -6,10 +6,15 @@ import getpass
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from meaculpa.settings import Settings
+
+if TYPE_CHECKING:
+    from meaculpa.core.audit import Actor
+    from meaculpa.core.db import Database
 
 
 def _settings() -> Settings:
@@ -218,6 +223,21 @@ EXIT_UNUSABLE = 2
 MAX_REJECTIONS_SHOWN = 50
 
 
+def import_actor(db: Database, as_email: str | None) -> Actor:
+    """Who an import is recorded as: the active user with e-mail ``as_email`` (``--as``), or
+    the system actor ``import``."""
+    from meaculpa.accounts.queries import get_user_by_email
+    from meaculpa.core.audit import Actor
+
+    if not as_email:
+        return Actor.system("import")
+    with db.reading() as session:
+        found = get_user_by_email(session, as_email)
+    if found is None or not found.is_active:
+        raise click.BadParameter(f"no active user with e-mail {as_email}", param_hint="--as")
+    return Actor(kind="user", id=found.id, label=found.email, role=found.role)
+
+
 @main.group("import")
 def import_group() -> None:
     """Import data from files."""
@@ -251,49 +271,23 @@ def import_messages(
     Rows with an external_id are never imported twice. Exit code 0: every row imported (or
     already there); 1: some rows were rejected; 2: the file could not be used at all.
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-
-    from meaculpa.accounts.queries import get_user_by_email
-    from meaculpa.core.audit import Actor
+    from meaculpa.core.cliutil import report_rejected, with_progress
     from meaculpa.messages.importer import ImportRefused, detect_format
     from meaculpa.messages.importer import import_messages as run_import
 
-    err = Console(stderr=True)
     try:
         chosen = detect_format(file, fmt)
     except ImportRefused as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_UNUSABLE)
     db = _database()
-    actor = Actor.system("import")
-    if as_email:
-        with db.reading() as session:
-            found = get_user_by_email(session, as_email)
-        if found is None or not found.is_active:
-            raise click.BadParameter(f"no active user with e-mail {as_email}", param_hint="--as")
-        actor = Actor(kind="user", id=found.id, label=found.email, role=found.role)
-
-    size = file.stat().st_size
-    progress = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
+    actor = import_actor(db, as_email)
     try:
-        with progress:
-            task = progress.add_task(f"importing {file.name}", total=size)
-            summary = run_import(
-                db,
-                file,
-                actor=actor,
-                fmt=chosen,
-                progress=lambda done: progress.update(task, completed=done),
-            )
+        summary = with_progress(
+            f"importing {file.name}",
+            file.stat().st_size,
+            lambda progress: run_import(db, file, actor=actor, fmt=chosen, progress=progress),
+        )
     except ImportRefused as exc:
         click.echo(f"error: {exc}; nothing was imported", err=True)
         sys.exit(EXIT_UNUSABLE)
@@ -306,21 +300,7 @@ def import_messages(
         f"({summary.customers_created} new customers, {summary.cases_created} new cases); "
         f"{summary.duplicates} already imported; {len(rejected)} rejected"
     )
-    for row in rejected[:MAX_REJECTIONS_SHOWN]:
-        click.echo(f"  {row}", err=True)
-    if len(rejected) > MAX_REJECTIONS_SHOWN:
-        more = len(rejected) - MAX_REJECTIONS_SHOWN
-        hint = "" if errors_out else " (use --errors-out FILE to get them all)"
-        click.echo(f"  ... and {more} more{hint}", err=True)
-    if errors_out is not None:
-        import csv
-
-        with open(errors_out, "w", encoding="utf-8", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow(["line", "field", "reason"])
-            for row in rejected:
-                writer.writerow([row.line, row.field or "", row.reason])
-        click.echo(f"rejected rows written to {errors_out}")
+    report_rejected(rejected, errors_out, MAX_REJECTIONS_SHOWN)
     sys.exit(EXIT_REJECTED if rejected else EXIT_OK)
 
 

@@ -301,7 +301,8 @@ def test_customer_opts_out_from_the_link(client, db, agent, mail_settings, smtp_
     assert customer["opt_out"] is True
     assert "customer.update" in audit_verbs(db, "customer")
     login(client, agent)
-    assert "Solo respuestas sobre sus propios casos" in client.get(f"/customers/{ids.customer}").text
+    page = client.get(f"/customers/{ids.customer}").text
+    assert "Solo respuestas sobre sus propios casos" in page
 
 
 def test_public_answers_are_rate_limited(client):

@@ -1,30 +1,63 @@
-"""``meaculpa report recovery``: the recovery figures in the terminal."""
+"""``meaculpa report recovery``: the recovery figures in the terminal.
+
+Also the pieces every "figures by period and group" command shares (``meaculpa survey
+results`` too): the ``--from/--to/--group-by/--json`` options, reading the groups and the JSON
+output.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any, Protocol, TypeVar
 
 import click
+from sqlalchemy.orm import Session
 
 from meaculpa.analytics.recovery import GROUPS
 
-
-@click.group("report")
-def report_group() -> None:
-    """Reports computed from the stored cases."""
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-@report_group.command("recovery")
-@click.option("--from", "since", type=click.DateTime(["%Y-%m-%d"]), help="first day (UTC)")
-@click.option("--to", "until", type=click.DateTime(["%Y-%m-%d"]), help="last day (UTC)")
-@click.option("--group-by", type=click.Choice(GROUPS), default="all", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
-def recovery_command(since: object, until: object, group_by: str, as_json: bool) -> None:
-    """Time to first apology and to resolution, promise keeping, reopen rate, satisfaction."""
+class Figures(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+G = TypeVar("G", bound=Figures)
+
+
+def period_options(groups: Sequence[str]) -> Callable[[F], F]:
+    """The options of a figures command: the period, the grouping (one of ``groups``), JSON."""
+
+    def decorate(command: F) -> F:
+        command = click.option(
+            "--json", "as_json", is_flag=True, help="print JSON instead of a table"
+        )(command)
+        command = click.option(
+            "--group-by", type=click.Choice(groups), default="all", show_default=True
+        )(command)
+        command = click.option(
+            "--to", "until", type=click.DateTime(["%Y-%m-%d"]), help="last day (UTC)"
+        )(command)
+        return click.option(
+            "--from", "since", type=click.DateTime(["%Y-%m-%d"]), help="first day (UTC)"
+        )(command)
+
+    return decorate
+
+
+def period_figures(
+    since: object,
+    until: object,
+    group_by: str,
+    as_json: bool,
+    compute: Callable[[Session, datetime, datetime, str], Sequence[G]],
+) -> tuple[datetime, datetime, Sequence[G]] | None:
+    """The period's start and end and the groups ``compute`` reads for them; ``None`` once
+    the groups were printed as JSON (``--json``)."""
     import json
 
     from meaculpa.analytics.api import period
-    from meaculpa.analytics.recovery import figures
     from meaculpa.cli import _database
     from meaculpa.core.exceptions import ProblemError
 
@@ -37,10 +70,33 @@ def recovery_command(since: object, until: object, group_by: str, as_json: bool)
         raise click.ClickException(exc.detail) from exc
     db = _database(migrate=False)
     with db.reading() as session:
-        groups = figures(session, start, end, group_by)
+        groups = compute(session, start, end, group_by)
     if as_json:
         click.echo(json.dumps([g.to_dict() for g in groups], indent=2))
+        return None
+    return start, end, groups
+
+
+def num(v: float | None) -> str:
+    """A figure for a table: ``—`` when there is none."""
+    return "—" if v is None else f"{v:g}"
+
+
+@click.group("report")
+def report_group() -> None:
+    """Reports computed from the stored cases."""
+
+
+@report_group.command("recovery")
+@period_options(GROUPS)
+def recovery_command(since: object, until: object, group_by: str, as_json: bool) -> None:
+    """Time to first apology and to resolution, promise keeping, reopen rate, satisfaction."""
+    from meaculpa.analytics.recovery import figures
+
+    found = period_figures(since, until, group_by, as_json, figures)
+    if found is None:
         return
+    start, end, groups = found
     click.echo(f"cases opened {start:%Y-%m-%d} to {end:%Y-%m-%d} (exclusive), by {group_by}")
     header = (
         "group",
@@ -57,9 +113,6 @@ def recovery_command(since: object, until: object, group_by: str, as_json: bool)
 
     def pct(v: float | None) -> str:
         return "—" if v is None else f"{v * 100:.0f}%"
-
-    def num(v: float | None) -> str:
-        return "—" if v is None else f"{v:g}"
 
     for g in groups:
         click.echo(

@@ -45,49 +45,26 @@ def import_command(
     Unknown e-mails create the customer. Exit code 0: every row used; 1: some rows were
     rejected (the others landed); 2: the file could not be used at all.
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-
-    from meaculpa.accounts.queries import get_user_by_email
     from meaculpa.apologies.importer import ImportRefused, import_affected_file
-    from meaculpa.cli import _database
-    from meaculpa.core.audit import Actor
+    from meaculpa.cli import _database, import_actor
+    from meaculpa.core.cliutil import report_rejected, with_progress
     from meaculpa.errors.models import Error
 
     db = _database()
     try:
-        actor = Actor.system("import")
         with db.reading() as session:
             if session.get(Error, error_id) is None:
                 click.echo(f"error: error {error_id} does not exist", err=True)
                 sys.exit(EXIT_UNUSABLE)
-            if as_email:
-                found = get_user_by_email(session, as_email)
-                if found is None or not found.is_active:
-                    raise click.BadParameter(
-                        f"no active user with e-mail {as_email}", param_hint="--as"
-                    )
-                actor = Actor(kind="user", id=found.id, label=found.email, role=found.role)
-        err = Console(stderr=True)
-        progress = Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            DownloadColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        )
+        actor = import_actor(db, as_email)
         try:
-            with progress:
-                task = progress.add_task(f"importing {file.name}", total=file.stat().st_size)
-                summary = import_affected_file(
-                    db,
-                    error_id,
-                    file,
-                    actor=actor,
-                    progress=lambda done: progress.update(task, completed=done),
-                )
+            summary = with_progress(
+                f"importing {file.name}",
+                file.stat().st_size,
+                lambda progress: import_affected_file(
+                    db, error_id, file, actor=actor, progress=progress
+                ),
+            )
         except ImportRefused as exc:
             click.echo(f"error: {exc}; nothing was imported", err=True)
             sys.exit(EXIT_UNUSABLE)
@@ -99,18 +76,5 @@ def import_command(
         f"{error_id} ({summary.customers_created} new customers); {summary.already} already "
         f"on the list; {len(rejected)} rejected"
     )
-    for row in rejected[:MAX_REJECTIONS_SHOWN]:
-        click.echo(f"  {row}", err=True)
-    if len(rejected) > MAX_REJECTIONS_SHOWN:
-        hint = "" if errors_out else " (use --errors-out FILE to get them all)"
-        click.echo(f"  ... and {len(rejected) - MAX_REJECTIONS_SHOWN} more{hint}", err=True)
-    if errors_out is not None:
-        import csv
-
-        with open(errors_out, "w", encoding="utf-8", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow(["line", "field", "reason"])
-            for row in rejected:
-                writer.writerow([row.line, row.field or "", row.reason])
-        click.echo(f"rejected rows written to {errors_out}")
+    report_rejected(rejected, errors_out, MAX_REJECTIONS_SHOWN)
     sys.exit(EXIT_REJECTED if rejected else EXIT_OK)

@@ -24,7 +24,6 @@ from meaculpa.core.api import awrite
 from meaculpa.core.deps import DB
 from meaculpa.core.exceptions import Invalid, NotFound
 from meaculpa.core.i18n import N_
-from meaculpa.core.security import csrf_token_matches
 from meaculpa.core.signing import LinkExpired, LinkInvalid
 from meaculpa.followups import actions, queries
 from meaculpa.followups.links import (
@@ -35,13 +34,16 @@ from meaculpa.followups.links import (
 )
 from meaculpa.followups.schemas import MAX_COMMENT, AnswerIn
 from meaculpa.web.pages import (
-    CSRF_FIELD,
-    CSRF_HEADER,
+    NOINDEX,
     CurrentUser,
+    csrf_ok,
+    csrf_refused_page,
     field,
     flash,
     gettext,
+    link_error_page,
     page_language,
+    public_error_page,
     redirect,
     render,
 )
@@ -50,7 +52,7 @@ from meaculpa.web.security import LoginThrottle
 
 router = APIRouter(include_in_schema=False)
 
-NOINDEX = {"X-Robots-Tag": "noindex, nofollow"}
+TEMPLATE_ERROR = "followups/public_error.html"
 # Modest limits per client address: page views a minute, and answers or replies in 10 min.
 VIEWS_PER_MINUTE = 60
 POSTS_PER_WINDOW = 10
@@ -97,56 +99,7 @@ def _public_error(
     detail: str,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    _ = gettext(request)
-    return render(
-        request,
-        "followups/public_error.html",
-        {"status": status, "title": _(title), "detail": _(detail)},
-        status_code=status,
-        headers={**NOINDEX, **(headers or {})},
-    )
-
-
-def _link_error(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, LinkExpired):
-        return _public_error(
-            request,
-            410,
-            N_("This link has expired"),
-            N_(
-                "For your security our links work for a limited time. Write to us, or answer "
-                "any of our e-mails, and we will send you a new one."
-            ),
-        )
-    return _public_error(
-        request,
-        404,
-        N_("This link is not valid"),
-        N_(
-            "The link may be incomplete: copy it again from the e-mail, whole. If it still "
-            "does not work, write to us."
-        ),
-    )
-
-
-def _checked_form(request: Request, form: FormData) -> bool:
-    given = form.get(CSRF_FIELD)
-    if not isinstance(given, str):
-        given = request.headers.get(CSRF_HEADER)
-    expected = request.session.get("csrf")
-    return csrf_token_matches(expected if isinstance(expected, str) else None, given)
-
-
-def _csrf_refused(request: Request) -> Response:
-    return _public_error(
-        request,
-        403,
-        N_("Not allowed"),
-        N_(
-            "The form was not accepted: it expired or was not sent from this site. "
-            "Reload the page and try again."
-        ),
-    )
+    return public_error_page(request, TEMPLATE_ERROR, status, title, detail, headers)
 
 
 def _as_customer(request: Request, language: str, timezone: str | None) -> None:
@@ -190,7 +143,7 @@ async def followup_page(token: str, request: Request, db: DB) -> Response:
             if context["followup"].status == "answered":
                 context["tracking_url"] = _tracking_for(request, session, context)
     except (LinkExpired, LinkInvalid, NotFound) as exc:
-        return _link_error(request, exc)
+        return link_error_page(request, exc, TEMPLATE_ERROR)
     customer = context["customer"]
     _as_customer(request, context["followup"].language, customer.timezone)
     template = (
@@ -224,12 +177,12 @@ async def followup_answer(token: str, request: Request, db: DB) -> Response:
         with db.reading() as session:
             context = _followup_context(session, followup_id)
     except (LinkExpired, LinkInvalid, NotFound) as exc:
-        return _link_error(request, exc)
+        return link_error_page(request, exc, TEMPLATE_ERROR)
     customer = context["customer"]
     _as_customer(request, context["followup"].language, customer.timezone)
     form = await request.form()
-    if not _checked_form(request, form):
-        return _csrf_refused(request)
+    if not csrf_ok(request, form):
+        return csrf_refused_page(request, TEMPLATE_ERROR)
     if context["followup"].status == "answered":
         return redirect(f"/f/{token}")
     answer = _parse_answer(form)
@@ -282,7 +235,7 @@ async def tracking_page(token: str, request: Request, db: DB) -> Response:
                 ftoken, _expires = followup_token(settings.secret_key, view.followup.id, days)
                 followup_link = followup_url("", ftoken)
     except (LinkExpired, LinkInvalid, NotFound) as exc:
-        return _link_error(request, exc)
+        return link_error_page(request, exc, TEMPLATE_ERROR)
     _as_customer(request, view.customer.language, view.customer.timezone)
     context = {
         "view": view,
@@ -306,10 +259,10 @@ async def tracking_reply(token: str, request: Request, db: DB) -> Response:
     try:
         case_id, customer_id = read_tracking_token(_settings_secret(request), token)
     except (LinkExpired, LinkInvalid) as exc:
-        return _link_error(request, exc)
+        return link_error_page(request, exc, TEMPLATE_ERROR)
     form = await request.form()
-    if not _checked_form(request, form):
-        return _csrf_refused(request)
+    if not csrf_ok(request, form):
+        return csrf_refused_page(request, TEMPLATE_ERROR)
     _ = gettext(request)
     text = field(form, "text")
     nonce = field(form, "nonce")
@@ -323,7 +276,7 @@ async def tracking_reply(token: str, request: Request, db: DB) -> Response:
     try:
         await awrite(db, store)
     except NotFound as exc:
-        return _link_error(request, exc)
+        return link_error_page(request, exc, TEMPLATE_ERROR)
     except Invalid:
         flash(
             request,

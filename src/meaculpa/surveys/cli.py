@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import click
 
+from meaculpa.analytics.cli import num, period_figures, period_options
 from meaculpa.surveys.models import KINDS
 from meaculpa.surveys.queries import GROUPS
 
@@ -93,36 +93,15 @@ def send_command(
 
 
 @survey_group.command("results")
-@click.option("--from", "since", type=click.DateTime(["%Y-%m-%d"]), help="first day (UTC)")
-@click.option("--to", "until", type=click.DateTime(["%Y-%m-%d"]), help="last day (UTC)")
-@click.option("--group-by", type=click.Choice(GROUPS), default="all", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+@period_options(GROUPS)
 def results_command(since: object, until: object, group_by: str, as_json: bool) -> None:
     """CSAT average, NPS, effort average and response rate of the surveys sent."""
-    import json
-
-    from meaculpa.analytics.api import period
-    from meaculpa.cli import _database
-    from meaculpa.core.exceptions import ProblemError
     from meaculpa.surveys.queries import results
 
-    def day(value: object) -> date | None:
-        return value.date() if hasattr(value, "date") else None
-
-    try:
-        start, end = period(day(since), day(until))
-    except ProblemError as exc:
-        raise click.ClickException(exc.detail) from exc
-    db = _database(migrate=False)
-    with db.reading() as session:
-        groups = results(session, start, end, group_by)
-    if as_json:
-        click.echo(json.dumps([g.to_dict() for g in groups], indent=2))
+    found = period_figures(since, until, group_by, as_json, results)
+    if found is None:
         return
-
-    def num(v: float | None) -> str:
-        return "—" if v is None else f"{v:g}"
-
+    start, end, groups = found
     click.echo(f"surveys sent {start:%Y-%m-%d} to {end:%Y-%m-%d} (exclusive), by {group_by}")
     click.echo("group | sent | answered | response rate | CSAT | NPS | effort | low")
     for g in groups:

@@ -25,7 +25,6 @@ from meaculpa.core.deps import DB
 from meaculpa.core.exceptions import Conflict, Invalid, NotFound, ProblemError
 from meaculpa.core.i18n import LANGUAGES, N_
 from meaculpa.core.permissions import require_role
-from meaculpa.core.security import csrf_token_matches
 from meaculpa.core.signing import LinkExpired, LinkInvalid
 from meaculpa.customers.queries import customer_names, get_customer
 from meaculpa.surveys import actions, queries
@@ -42,16 +41,19 @@ from meaculpa.surveys.schemas import (
 from meaculpa.surveys.texts import KIND_NAMES, SCALE_ENDS
 from meaculpa.surveys.throttle import limited
 from meaculpa.web.pages import (
-    CSRF_FIELD,
-    CSRF_HEADER,
+    NOINDEX,
     CurrentUser,
     PostedForm,
+    csrf_ok,
+    csrf_refused_page,
     field,
     flash,
     gettext,
     int_field,
+    link_error_page,
     page_language,
     problem_message,
+    public_error_page,
     redirect,
     render,
 )
@@ -59,7 +61,7 @@ from meaculpa.web.panels import CasePanel, case_panel
 
 router = APIRouter(include_in_schema=False)
 
-NOINDEX = {"X-Robots-Tag": "noindex, nofollow"}
+TEMPLATE_ERROR = "surveys/public_error.html"
 MAX_UPLOAD = 1_000_000
 GROUP_LABELS = {
     "all": N_("Overall"),
@@ -82,15 +84,8 @@ STATUS_LABELS = {
 
 
 def _public_error(request: Request, status: int, title: str, detail: str) -> Response:
-    _ = gettext(request)
-    headers = {**NOINDEX, **({"Retry-After": "600"} if status == 429 else {})}
-    return render(
-        request,
-        "surveys/public_error.html",
-        {"status": status, "title": _(title), "detail": _(detail)},
-        status_code=status,
-        headers=headers,
-    )
+    headers = {"Retry-After": "600"} if status == 429 else None
+    return public_error_page(request, TEMPLATE_ERROR, status, title, detail, headers)
 
 
 def _too_many(request: Request) -> Response:
@@ -100,36 +95,6 @@ def _too_many(request: Request) -> Response:
         N_("Too many attempts"),
         N_("Too many attempts in a short time. Wait a few minutes and try again."),
     )
-
-
-def _link_error(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, LinkExpired):
-        return _public_error(
-            request,
-            410,
-            N_("This link has expired"),
-            N_(
-                "For your security our links work for a limited time. Write to us, or answer "
-                "any of our e-mails, and we will send you a new one."
-            ),
-        )
-    return _public_error(
-        request,
-        404,
-        N_("This link is not valid"),
-        N_(
-            "The link may be incomplete: copy it again from the e-mail, whole. If it still "
-            "does not work, write to us."
-        ),
-    )
-
-
-def _csrf_ok(request: Request, form: FormData) -> bool:
-    given = form.get(CSRF_FIELD)
-    if not isinstance(given, str):
-        given = request.headers.get(CSRF_HEADER)
-    expected = request.session.get("csrf")
-    return csrf_token_matches(expected if isinstance(expected, str) else None, given)
 
 
 def _survey_context(session: Session, invite_id: int) -> dict[str, Any]:
@@ -165,7 +130,7 @@ async def survey_page(token: str, request: Request, db: DB) -> Response:
         with db.reading() as session:
             context = _survey_context(session, invite_id)
     except (LinkExpired, LinkInvalid, NotFound) as exc:
-        return _link_error(request, exc)
+        return link_error_page(request, exc, TEMPLATE_ERROR)
     _as_customer(request, context)
     if context["response"] is not None:
         return render(request, "surveys/thanks.html", context, headers=NOINDEX)
@@ -184,19 +149,11 @@ async def survey_answer(token: str, request: Request, db: DB) -> Response:
         with db.reading() as session:
             context = _survey_context(session, invite_id)
     except (LinkExpired, LinkInvalid, NotFound) as exc:
-        return _link_error(request, exc)
+        return link_error_page(request, exc, TEMPLATE_ERROR)
     _as_customer(request, context)
     form = await request.form()
-    if not _csrf_ok(request, form):
-        return _public_error(
-            request,
-            403,
-            N_("Not allowed"),
-            N_(
-                "The form was not accepted: it expired or was not sent from this site. "
-                "Reload the page and try again."
-            ),
-        )
+    if not csrf_ok(request, form):
+        return csrf_refused_page(request, TEMPLATE_ERROR)
     _ = gettext(request)
     score_text, comment = field(form, "score"), field(form, "comment")
     score = int(score_text) if score_text.isdigit() and len(score_text) <= 2 else None
@@ -245,19 +202,11 @@ async def survey_opt_out(token: str, request: Request, db: DB) -> Response:
         with db.reading() as session:
             context = _survey_context(session, invite_id)
     except (LinkExpired, LinkInvalid, NotFound) as exc:
-        return _link_error(request, exc)
+        return link_error_page(request, exc, TEMPLATE_ERROR)
     _as_customer(request, context)
     form = await request.form()
-    if not _csrf_ok(request, form):
-        return _public_error(
-            request,
-            403,
-            N_("Not allowed"),
-            N_(
-                "The form was not accepted: it expired or was not sent from this site. "
-                "Reload the page and try again."
-            ),
-        )
+    if not csrf_ok(request, form):
+        return csrf_refused_page(request, TEMPLATE_ERROR)
     await awrite(db, lambda s: actions.do_opt_out(s, invite_id))
     return render(request, "surveys/opted_out.html", context, headers=NOINDEX)
 

@@ -45,6 +45,7 @@ from meaculpa.core.i18n import (
     translations,
 )
 from meaculpa.core.security import csrf_token_matches, new_csrf_secret
+from meaculpa.core.signing import LinkExpired
 from meaculpa.web.labels import LABELS, label_id
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -56,6 +57,8 @@ TEMPLATE_DIRS = [
 LANG_COOKIE = "lang"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+# Public pages reached through a signed link stay out of search engines.
+NOINDEX = {"X-Robots-Tag": "noindex, nofollow"}
 
 
 @dataclass(frozen=True)
@@ -159,14 +162,19 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-async def posted_form(request: Request) -> FormData:
-    """The POSTed form, after checking its CSRF token against the session's."""
-    form = await request.form()
+def csrf_ok(request: Request, form: FormData) -> bool:
+    """Whether the form's CSRF token (or the htmx header's) matches the session's."""
     given = form.get(CSRF_FIELD)
     if not isinstance(given, str):
         given = request.headers.get(CSRF_HEADER)
     expected = request.session.get("csrf")
-    if not csrf_token_matches(expected if isinstance(expected, str) else None, given):
+    return csrf_token_matches(expected if isinstance(expected, str) else None, given)
+
+
+async def posted_form(request: Request) -> FormData:
+    """The POSTed form, after checking its CSRF token against the session's."""
+    form = await request.form()
+    if not csrf_ok(request, form):
         raise CsrfRejected()
     return form
 
@@ -352,3 +360,62 @@ def local_or(target: str | None, fallback: str = "/") -> str:
 def redirect(url: str) -> RedirectResponse:
     """After a POST: 303, so the browser follows with a GET."""
     return RedirectResponse(local_or(url), status_code=303)
+
+
+def public_error_page(
+    request: Request,
+    template: str,
+    status: int,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """An error page for the public (signed-link) pages: ``title`` and ``detail`` are English
+    msgids shown in the page's language; the answer carries ``X-Robots-Tag: noindex``."""
+    _ = gettext(request)
+    return render(
+        request,
+        template,
+        {"status": status, "title": _(title), "detail": _(detail)},
+        status_code=status,
+        headers={**NOINDEX, **(headers or {})},
+    )
+
+
+def link_error_page(request: Request, exc: Exception, template: str) -> HTMLResponse:
+    """The page for a signed link that expired (410) or is not valid (404)."""
+    if isinstance(exc, LinkExpired):
+        return public_error_page(
+            request,
+            template,
+            410,
+            N_("This link has expired"),
+            N_(
+                "For your security our links work for a limited time. Write to us, or answer "
+                "any of our e-mails, and we will send you a new one."
+            ),
+        )
+    return public_error_page(
+        request,
+        template,
+        404,
+        N_("This link is not valid"),
+        N_(
+            "The link may be incomplete: copy it again from the e-mail, whole. If it still "
+            "does not work, write to us."
+        ),
+    )
+
+
+def csrf_refused_page(request: Request, template: str) -> HTMLResponse:
+    """The 403 page of a public form whose CSRF token did not match."""
+    return public_error_page(
+        request,
+        template,
+        403,
+        N_("Not allowed"),
+        N_(
+            "The form was not accepted: it expired or was not sent from this site. "
+            "Reload the page and try again."
+        ),
+    )
