@@ -3,6 +3,7 @@ transaction and queues its jobs and e-mails there too."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -410,6 +411,32 @@ def _notice(
     return notice
 
 
+def _email_owner(
+    session: Session,
+    actor: Actor,
+    action: ImprovementAction,
+    mail: MailContext,
+    template: Callable[..., tuple[str, str]],
+    kind: str,
+) -> int | None:
+    """E-mail the action's owner (when active) the ``template`` text; the e-mail's id."""
+    owner = get_user(session, action.owner_id) if action.owner_id else None
+    if owner is None or not owner.is_active or action.due_at is None:
+        return None
+    subject, text = template(
+        language=owner.language,
+        owner_name=owner.name,
+        title=action.title,
+        due_at=action.due_at,
+        timezone=organisation_or_default(session).timezone,
+        link=mail.action_link(action.id),
+    )
+    email = do_email_user(
+        session, actor, owner, subject=subject, text=text, kind=kind, mail_domain=mail.mail_domain
+    )
+    return int(email.id)
+
+
 def do_send_reminder(
     session: Session, action: ImprovementAction, hours: list[int], mail: MailContext
 ) -> ActionNotice | None:
@@ -417,26 +444,7 @@ def do_send_reminder(
     if not hours or action.due_at is None:
         return None
     actor = Actor.system("improvements")
-    owner = get_user(session, action.owner_id) if action.owner_id else None
-    email_id = None
-    if owner is not None and owner.is_active:
-        subject, text = reminder_email(
-            language=owner.language,
-            owner_name=owner.name,
-            title=action.title,
-            due_at=action.due_at,
-            timezone=organisation_or_default(session).timezone,
-            link=mail.action_link(action.id),
-        )
-        email_id = do_email_user(
-            session,
-            actor,
-            owner,
-            subject=subject,
-            text=text,
-            kind="reminder",
-            mail_domain=mail.mail_domain,
-        ).id
+    email_id = _email_owner(session, actor, action, mail, reminder_email, "reminder")
     notices = [_notice(session, action, "reminder", h, email_id) for h in sorted(hours)]
     record(
         session,
@@ -456,26 +464,7 @@ def do_alert_overdue(
     if action.due_at is None or action.status not in OPEN_STATUSES:
         return None
     actor = Actor.system("improvements")
-    owner = get_user(session, action.owner_id) if action.owner_id else None
-    email_id = None
-    if owner is not None and owner.is_active:
-        subject, text = overdue_email(
-            language=owner.language,
-            owner_name=owner.name,
-            title=action.title,
-            due_at=action.due_at,
-            timezone=organisation_or_default(session).timezone,
-            link=mail.action_link(action.id),
-        )
-        email_id = do_email_user(
-            session,
-            actor,
-            owner,
-            subject=subject,
-            text=text,
-            kind="alert",
-            mail_domain=mail.mail_domain,
-        ).id
+    email_id = _email_owner(session, actor, action, mail, overdue_email, "alert")
     notice = _notice(session, action, "alert", 0, email_id)
     record(
         session,
