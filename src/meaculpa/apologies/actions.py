@@ -31,6 +31,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import CursorResult
@@ -286,11 +287,15 @@ def enqueue_chunk(
     when None) who have none yet, in one ``INSERT ... SELECT``; returns the ids of the
     customers queued to send (ascending), leaving out those skipped."""
     a = AffectedCustomer
-    in_range = [a.error_id == campaign.error_id, a.customer_id >= low]
-    emails_in = [CustomerIdentity.kind == "email", CustomerIdentity.customer_id >= low]
-    if high is not None:
-        in_range.append(a.customer_id <= high)
-        emails_in.append(CustomerIdentity.customer_id <= high)
+
+    def within(column: Any) -> list[Any]:
+        return [column >= low] if high is None else [column >= low, column <= high]
+
+    # Every table is bounded by the chunk's range, not only through the joins: PostgreSQL
+    # does not carry a range across an equality, and without it the plan may read all of
+    # ``customer`` and hash all of ``apology`` for each chunk (quadratic in N).
+    in_range = [a.error_id == campaign.error_id, *within(a.customer_id), *within(Customer.id)]
+    emails_in = [CustomerIdentity.kind == "email", *within(CustomerIdentity.customer_id)]
     # Each customer's first e-mail address, for the whole chunk in one grouped read.
     emails = (
         select(
@@ -338,7 +343,9 @@ def enqueue_chunk(
         .where(
             *in_range,
             ~exists().where(
-                Apology.error_id == campaign.error_id, Apology.customer_id == a.customer_id
+                Apology.error_id == campaign.error_id,
+                Apology.customer_id == a.customer_id,
+                *within(Apology.customer_id),
             ),
         )
     )
@@ -384,6 +391,14 @@ def enqueue_apologies(db: Database, error_id: int, settings: Settings) -> int:
     total = 0
     while True:
         with db.transaction() as session:
+            if not db.is_sqlite:
+                # The chunk's commit need not wait for its WAL to reach the disk. A crash of
+                # the database server (not of this worker) can lose only the last chunks
+                # committed, each whole, with their delivery jobs and maybe the campaign's
+                # "sent" mark; never a chunk some later synchronous commit depends on (that
+                # commit flushes all the WAL before it), so this job is not yet marked done:
+                # it runs again and, as after any crash, inserts just what is missing.
+                session.execute(text("SET LOCAL synchronous_commit = off"))
             campaign = get_campaign(session, error_id)
             if campaign is None or campaign.status not in ("sending", "sent"):
                 return total
