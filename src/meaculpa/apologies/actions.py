@@ -280,12 +280,23 @@ def _email_of(customer_id: Any) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class DeliveryPart:
+    """What one delivery job covers: ``size`` apologies queued to send, to the customers with
+    ids from ``low`` to ``high``."""
+
+    low: int
+    high: int
+    size: int
+
+
 def enqueue_chunk(
     session: Session, campaign: ApologyCampaign, low: int, high: int | None, now: datetime
-) -> list[int]:
+) -> list[DeliveryPart]:
     """Apology rows for the affected customers with ids from ``low`` to ``high`` (to the end
-    when None) who have none yet, in one ``INSERT ... SELECT``; returns the ids of the
-    customers queued to send (ascending), leaving out those skipped."""
+    when None) who have none yet, in one ``INSERT ... SELECT``; returns the rows it queued to
+    send (those skipped left out) cut into runs of :data:`CHUNK` by customer id, ascending.
+    """
     a = AffectedCustomer
 
     def within(column: Any) -> list[Any]:
@@ -349,7 +360,7 @@ def enqueue_chunk(
             ),
         )
     )
-    inserted = session.execute(
+    inserting = (
         insert(Apology)
         .from_select(
             [
@@ -368,8 +379,32 @@ def enqueue_chunk(
             rows,
         )
         .returning(Apology.customer_id, Apology.state)
-    ).all()
-    return sorted(cid for cid, st in inserted if st == "queued")
+    )
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no INSERT in a WITH: the rows come back and are cut here.
+        queued = sorted(cid for cid, st in session.execute(inserting) if st == "queued")
+        return [
+            DeliveryPart(part[0], part[-1], len(part))
+            for part in (queued[i : i + CHUNK] for i in range(0, len(queued), CHUNK))
+        ]
+    # PostgreSQL cuts them in the same statement: only the parts (one row per delivery job)
+    # come back, not a row per customer.
+    inserted = inserting.cte("inserted")
+    numbered = (
+        select(
+            inserted.c.customer_id,
+            (func.row_number().over(order_by=inserted.c.customer_id) - 1).label("n"),
+        )
+        .where(inserted.c.state == "queued")
+        .subquery()
+    )
+    first = func.min(numbered.c.customer_id)
+    parts = (
+        select(first, func.max(numbered.c.customer_id), func.count())
+        .group_by(numbered.c.n // CHUNK)
+        .order_by(first)
+    )
+    return [DeliveryPart(*row) for row in session.execute(parts)]
 
 
 _JOB = insert(cast(Table, Job.__table__))
@@ -411,14 +446,13 @@ def enqueue_apologies(db: Database, error_id: int, settings: Settings) -> int:
                 .limit(1)
             )
             now = utcnow()
-            queued = enqueue_chunk(session, campaign, low, high, now)
+            parts = enqueue_chunk(session, campaign, low, high, now)
             jobs = []
-            for i in range(0, len(queued), CHUNK):
-                part = queued[i : i + CHUNK]
+            for part in parts:
                 jobs.append(
                     {
                         "kind": "apologies.deliver",
-                        "payload": {"error_id": error_id, "low": part[0], "high": part[-1]},
+                        "payload": {"error_id": error_id, "low": part.low, "high": part.high},
                         "status": "queued",
                         "attempts": 0,
                         "max_attempts": 20,
@@ -426,7 +460,8 @@ def enqueue_apologies(db: Database, error_id: int, settings: Settings) -> int:
                         "created_at": now,
                     }
                 )
-                offset += len(part) / rate
+                offset += part.size / rate
+            queued = sum(part.size for part in parts)
             if jobs:
                 session.execute(_JOB, jobs)
             if queued:
@@ -435,10 +470,10 @@ def enqueue_apologies(db: Database, error_id: int, settings: Settings) -> int:
                     actor,
                     "apology.enqueue",
                     "error",
-                    [(error_id, {"customers": [low, high], "queued": len(queued)})],
+                    [(error_id, {"customers": [low, high], "queued": queued})],
                     now,
                 )
-            total += len(queued)
+            total += queued
             if high is None:
                 campaign.status = "sent"
                 break
