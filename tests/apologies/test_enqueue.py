@@ -14,7 +14,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from meaculpa.apologies import actions
 from meaculpa.apologies.models import Apology, ApologyCampaign
@@ -22,7 +23,7 @@ from meaculpa.core.audit import Actor, AuditEvent
 from meaculpa.core.clock import utcnow
 from meaculpa.customers.models import Customer, CustomerIdentity
 from meaculpa.errors.actions import do_create_error
-from meaculpa.errors.models import AffectedCustomer
+from meaculpa.errors.models import AffectedCustomer, Error
 from meaculpa.errors.schemas import ErrorCreate
 from meaculpa.jobs.models import Job
 
@@ -213,3 +214,27 @@ def test_a_run_that_dies_is_resumed_exactly_once(db, settings, small_chunks, mon
             select(Apology.customer_id, Apology.state).where(Apology.error_id == error_id)
         ).all()
     assert len(states) == len({cid for cid, _ in states}) == 34 + sum(1 for n in more if n % 6)
+
+
+def test_an_apology_names_its_campaigns_error(db):
+    """One key (campaign, error): an apology cannot name another error than its campaign's,
+    and deleting the error deletes its campaign and its apologies."""
+    first, second = start(db, promised=False), start(db, promised=False)
+    customers = add_customers(db, first, range(1, 3))
+    with db.reading() as s:
+        campaign_id = s.scalar(
+            select(ApologyCampaign.id).where(ApologyCampaign.error_id == first)
+        )
+    for error_id, fails in ((second, True), (first, False)):
+        row = Apology(campaign_id=campaign_id, error_id=error_id, customer_id=customers[1])
+        if fails:
+            with pytest.raises(IntegrityError), db.transaction() as s:
+                s.add(row)
+        else:
+            with db.transaction() as s:
+                s.add(row)
+    with db.transaction() as s:
+        s.execute(delete(Error).where(Error.id == first))
+    with db.reading() as s:
+        assert s.scalars(select(Apology.id)).all() == []
+        assert s.scalars(select(ApologyCampaign.error_id)).all() == [second]

@@ -1,4 +1,5 @@
-"""apology: the e-mail and promise indexes hold only the rows they are read for
+"""apology: cheaper to insert in bulk; the e-mail and promise indexes hold only the rows they
+are read for, and one key (campaign, error) replaces the campaign's and the error's
 
 Revision ID: 0007
 Revises: 0006
@@ -21,7 +22,13 @@ HAS_PROMISE = "promise_state IS NOT NULL"
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('apology_campaign', schema=None) as batch_op:
+        batch_op.create_index('uq_apology_campaign_id_error', ['id', 'error_id'], unique=True)
+
     with op.batch_alter_table('apology', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_apology_campaign_id_apology_campaign', type_='foreignkey')
+        batch_op.drop_constraint('fk_apology_error_id_company_error', type_='foreignkey')
+        batch_op.create_foreign_key('fk_apology_campaign_id_apology_campaign', 'apology_campaign', ['campaign_id', 'error_id'], ['id', 'error_id'], ondelete='CASCADE')
         batch_op.drop_index('ix_apology_email_id')
         batch_op.drop_index('ix_apology_promise')
         batch_op.create_index('ix_apology_email_id', ['email_id'], unique=False, sqlite_where=sa.text(HAS_EMAIL), postgresql_where=sa.text(HAS_EMAIL))
@@ -34,3 +41,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_apology_email_id', sqlite_where=sa.text(HAS_EMAIL), postgresql_where=sa.text(HAS_EMAIL))
         batch_op.create_index('ix_apology_promise', ['promise_state', 'error_id'], unique=False)
         batch_op.create_index('ix_apology_email_id', ['email_id'], unique=False)
+        batch_op.drop_constraint('fk_apology_campaign_id_apology_campaign', type_='foreignkey')
+        batch_op.create_foreign_key('fk_apology_campaign_id_apology_campaign', 'apology_campaign', ['campaign_id'], ['id'], ondelete='CASCADE')
+        batch_op.create_foreign_key('fk_apology_error_id_company_error', 'company_error', ['error_id'], ['id'], ondelete='CASCADE')
+
+    with op.batch_alter_table('apology_campaign', schema=None) as batch_op:
+        batch_op.drop_index('uq_apology_campaign_id_error')
