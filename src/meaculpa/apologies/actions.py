@@ -31,6 +31,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import CursorResult
@@ -279,18 +280,33 @@ def _email_of(customer_id: Any) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class DeliveryPart:
+    """What one delivery job covers: ``size`` apologies queued to send, to the customers with
+    ids from ``low`` to ``high``."""
+
+    low: int
+    high: int
+    size: int
+
+
 def enqueue_chunk(
     session: Session, campaign: ApologyCampaign, low: int, high: int | None, now: datetime
-) -> list[int]:
+) -> list[DeliveryPart]:
     """Apology rows for the affected customers with ids from ``low`` to ``high`` (to the end
-    when None) who have none yet, in one ``INSERT ... SELECT``; returns the ids of the
-    customers queued to send (ascending), leaving out those skipped."""
+    when None) who have none yet, in one ``INSERT ... SELECT``; returns the rows it queued to
+    send (those skipped left out) cut into runs of :data:`CHUNK` by customer id, ascending.
+    """
     a = AffectedCustomer
-    in_range = [a.error_id == campaign.error_id, a.customer_id >= low]
-    emails_in = [CustomerIdentity.kind == "email", CustomerIdentity.customer_id >= low]
-    if high is not None:
-        in_range.append(a.customer_id <= high)
-        emails_in.append(CustomerIdentity.customer_id <= high)
+
+    def within(column: Any) -> list[Any]:
+        return [column >= low] if high is None else [column >= low, column <= high]
+
+    # Every table is bounded by the chunk's range, not only through the joins: PostgreSQL
+    # does not carry a range across an equality, and without it the plan may read all of
+    # ``customer`` and hash all of ``apology`` for each chunk (quadratic in N).
+    in_range = [a.error_id == campaign.error_id, *within(a.customer_id), *within(Customer.id)]
+    emails_in = [CustomerIdentity.kind == "email", *within(CustomerIdentity.customer_id)]
     # Each customer's first e-mail address, for the whole chunk in one grouped read.
     emails = (
         select(
@@ -338,11 +354,13 @@ def enqueue_chunk(
         .where(
             *in_range,
             ~exists().where(
-                Apology.error_id == campaign.error_id, Apology.customer_id == a.customer_id
+                Apology.error_id == campaign.error_id,
+                Apology.customer_id == a.customer_id,
+                *within(Apology.customer_id),
             ),
         )
     )
-    inserted = session.execute(
+    inserting = (
         insert(Apology)
         .from_select(
             [
@@ -361,8 +379,32 @@ def enqueue_chunk(
             rows,
         )
         .returning(Apology.customer_id, Apology.state)
-    ).all()
-    return sorted(cid for cid, st in inserted if st == "queued")
+    )
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no INSERT in a WITH: the rows come back and are cut here.
+        queued = sorted(cid for cid, st in session.execute(inserting) if st == "queued")
+        return [
+            DeliveryPart(part[0], part[-1], len(part))
+            for part in (queued[i : i + CHUNK] for i in range(0, len(queued), CHUNK))
+        ]
+    # PostgreSQL cuts them in the same statement: only the parts (one row per delivery job)
+    # come back, not a row per customer.
+    inserted = inserting.cte("inserted")
+    numbered = (
+        select(
+            inserted.c.customer_id,
+            (func.row_number().over(order_by=inserted.c.customer_id) - 1).label("n"),
+        )
+        .where(inserted.c.state == "queued")
+        .subquery()
+    )
+    first = func.min(numbered.c.customer_id)
+    parts = (
+        select(first, func.max(numbered.c.customer_id), func.count())
+        .group_by(numbered.c.n // CHUNK)
+        .order_by(first)
+    )
+    return [DeliveryPart(*row) for row in session.execute(parts)]
 
 
 _JOB = insert(cast(Table, Job.__table__))
@@ -384,6 +426,14 @@ def enqueue_apologies(db: Database, error_id: int, settings: Settings) -> int:
     total = 0
     while True:
         with db.transaction() as session:
+            if not db.is_sqlite:
+                # The chunk's commit need not wait for its WAL to reach the disk. A crash of
+                # the database server (not of this worker) can lose only the last chunks
+                # committed, each whole, with their delivery jobs and maybe the campaign's
+                # "sent" mark; never a chunk some later synchronous commit depends on (that
+                # commit flushes all the WAL before it), so this job is not yet marked done:
+                # it runs again and, as after any crash, inserts just what is missing.
+                session.execute(text("SET LOCAL synchronous_commit = off"))
             campaign = get_campaign(session, error_id)
             if campaign is None or campaign.status not in ("sending", "sent"):
                 return total
@@ -396,14 +446,13 @@ def enqueue_apologies(db: Database, error_id: int, settings: Settings) -> int:
                 .limit(1)
             )
             now = utcnow()
-            queued = enqueue_chunk(session, campaign, low, high, now)
+            parts = enqueue_chunk(session, campaign, low, high, now)
             jobs = []
-            for i in range(0, len(queued), CHUNK):
-                part = queued[i : i + CHUNK]
+            for part in parts:
                 jobs.append(
                     {
                         "kind": "apologies.deliver",
-                        "payload": {"error_id": error_id, "low": part[0], "high": part[-1]},
+                        "payload": {"error_id": error_id, "low": part.low, "high": part.high},
                         "status": "queued",
                         "attempts": 0,
                         "max_attempts": 20,
@@ -411,7 +460,8 @@ def enqueue_apologies(db: Database, error_id: int, settings: Settings) -> int:
                         "created_at": now,
                     }
                 )
-                offset += len(part) / rate
+                offset += part.size / rate
+            queued = sum(part.size for part in parts)
             if jobs:
                 session.execute(_JOB, jobs)
             if queued:
@@ -420,10 +470,10 @@ def enqueue_apologies(db: Database, error_id: int, settings: Settings) -> int:
                     actor,
                     "apology.enqueue",
                     "error",
-                    [(error_id, {"customers": [low, high], "queued": len(queued)})],
+                    [(error_id, {"customers": [low, high], "queued": queued})],
                     now,
                 )
-            total += len(queued)
+            total += queued
             if high is None:
                 campaign.status = "sent"
                 break

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from meaculpa.core.clock import utcnow
@@ -18,6 +27,8 @@ CAMPAIGN_STATES = ("draft", "sending", "paused", "sent")
 # The promise an apology carried: pending -> kept | broken (None: no date promised, or the
 # apology never reached the customer before the date).
 PROMISE_STATES = ("pending", "kept", "broken")
+_HAS_EMAIL = text("email_id IS NOT NULL")
+_HAS_PROMISE = text("promise_state IS NOT NULL")
 
 
 class ApologyCampaign(Base):
@@ -25,6 +36,10 @@ class ApologyCampaign(Base):
     the promised resolution date, and whether it was sent."""
 
     __tablename__ = "apology_campaign"
+    __table_args__ = (
+        # What an apology refers to: its campaign and that campaign's error, as one key.
+        Index("uq_apology_campaign_id_error", "id", "error_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     error_id: Mapped[int] = mapped_column(
@@ -66,16 +81,34 @@ class Apology(Base):
     __table_args__ = (
         # Also the index of every look-up by error and customer.
         UniqueConstraint("error_id", "customer_id", name="uq_apology_error_customer"),
+        # One key checked per row inserted (a million rows check it a million times), not one
+        # for the campaign and another for the error, and the error cannot differ from the
+        # campaign's. Deleting the error deletes its campaign, and so its apologies.
+        ForeignKeyConstraint(
+            ["campaign_id", "error_id"],
+            ["apology_campaign.id", "apology_campaign.error_id"],
+            ondelete="CASCADE",
+        ),
         Index("ix_apology_error_state", "error_id", "state"),
-        # The promise scan: which errors still have pending promises.
-        Index("ix_apology_promise", "promise_state", "error_id"),
+        # A bounce finds its apology by e-mail; the promise scan (which errors still have
+        # pending promises) and its counts read rows with a promise. Both indexes hold only
+        # such rows, so the mass insert of apologies (no e-mail yet; no promise unless a date
+        # was promised, and none for those skipped) adds little or nothing to them.
+        Index(
+            "ix_apology_email_id", "email_id", sqlite_where=_HAS_EMAIL, postgresql_where=_HAS_EMAIL
+        ),
+        Index(
+            "ix_apology_promise",
+            "promise_state",
+            "error_id",
+            sqlite_where=_HAS_PROMISE,
+            postgresql_where=_HAS_PROMISE,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(
-        ForeignKey("apology_campaign.id", ondelete="CASCADE")
-    )
-    error_id: Mapped[int] = mapped_column(ForeignKey("company_error.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int]
+    error_id: Mapped[int]
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
     state: Mapped[str] = mapped_column(String(16), default="queued")
     # Why a skipped apology was not sent: "opt_out" or "no_email".
@@ -84,7 +117,7 @@ class Apology(Base):
     to_address: Mapped[str | None] = mapped_column(String(320))
     language: Mapped[str] = mapped_column(String(8), default="es")
     email_id: Mapped[int | None] = mapped_column(
-        ForeignKey("outbound_email.id", ondelete="SET NULL"), index=True
+        ForeignKey("outbound_email.id", ondelete="SET NULL")
     )
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
