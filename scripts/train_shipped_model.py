@@ -4,7 +4,8 @@ Trains on the project's own corpus (src/meaculpa/analysis/corpus/*.jsonl) plus t
 tweets of ../shared/data/en_support_conversations that we labelled by hand
 (scripts/labels/support_customer_tweets.jsonl holds only their ids and our labels; the text
 is read from ../shared/data, which ../shared/data/README.md allows for training a shipped
-model). L2 and the anger threshold are chosen on a held-out fifth of those rows.
+model). L2 and the anger threshold are chosen by holding out one source group at a time
+(the support tweets are one group, see training.select_hyperparameters).
 Deterministic: zero-initialised weights, full-batch Adam, no random sampling.
 
     PYTHONPATH=src python scripts/train_shipped_model.py [--check]
@@ -30,7 +31,7 @@ TARGET = ROOT / "src" / "meaculpa" / "analysis" / "weights" / SHIPPED_WEIGHTS
 LABELS = ROOT / "scripts" / "labels" / "support_customer_tweets.jsonl"
 SUPPORT = ROOT.parent / "shared" / "data" / "en_support_conversations"
 EXTRA_NAME = "hand-labelled en_support_conversations customer tweets"
-CHOSEN = ("l2", "anger_l2", "anger_cut", "anger_head", "trained_on")
+CHOSEN = ("l2", "anger_l2", "anger_cut", "anger_head", "trained_on", "version")
 
 
 def customer_messages(folder: Path) -> dict[str, str]:
@@ -63,6 +64,7 @@ def labelled_support_rows(labels: Path = LABELS, folder: Path = SUPPORT) -> list
                     "text": texts[lab["ref"]],
                     "sentiment": lab["sentiment"],
                     "anger": lab["anger"],
+                    "group": "support",
                 }
             )
     return rows

@@ -87,7 +87,7 @@ def test_train_prints_before_and_after_and_the_model_is_used(cli, db):  # noqa: 
     # The corpus texts are the shipped model's own training data: only the format is checked.
     assert re.search(r"macro-F1 before \(shipped model\): [01]\.\d{3}\n", result.output)
     assert re.search(r"macro-F1 after \(retrained\): +[01]\.\d{3}\n", result.output)
-    assert "held back 12" in result.output and "stored model 1.2.0+org." in result.output
+    assert "held back 12" in result.output and "stored model 1.3.0+org." in result.output
     with db.reading() as s:
         model = s.scalars(select(OrgModel)).one()
         assert model.report["n_examples"] == 60 and len(model.blob) > 1000

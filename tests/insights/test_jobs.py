@@ -39,7 +39,7 @@ def test_ingestion_queues_the_analysis_and_the_worker_stores_it(db, settings, ag
         row = s.scalars(select(MessageAnalysis)).one()
         assert row.message_id == ids["message"] and row.error is None
         assert row.analyzer == INBOUND_ANALYZER and row.version == inbound_version()
-        assert "sentiment=1.2.0" in row.version and row.language == "es"
+        assert "sentiment=1.3.0" in row.version and row.language == "es"
         assert row.result["sentiment"]["label"] == "negative"
         assert row.result["sentiment"]["analyzer"] == "sentiment"
         assert row.result["anger"]["angry"] is True

@@ -31,9 +31,9 @@ from .signals import RULE_FEATURE_NAMES, Signal, escalation_signals, rule_featur
 from .text import PreparedText
 
 NAME = "sentiment"
-VERSION = "1.2.0"
+VERSION = "1.3.0"
 ANGER_NAME = "anger"
-ANGER_VERSION = "1.2.0"
+ANGER_VERSION = "1.3.0"
 
 LABELS = ("negative", "neutral", "positive")
 EMBED_DIM = 512
