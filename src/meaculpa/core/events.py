@@ -9,7 +9,7 @@ Events and their keyword arguments:
 ``case.opened``          session, actor, case_id, new_customer
 ``case.status_changed``  session, actor, case_id, old, new
 ``case.owner_changed``   session, actor, case_id, old, new, note
-``message.inbound``      session, actor, message_id, case_id, customer_id
+``message.inbound``      session, actor, message_id, case_id, customer_id, new_customer
 ``message.outbound``     session, actor, message_id, case_id  (agent replies, not notes)
 ``remedy.<state>``       session, actor, remedy_id, case_id  (proposed, approved, delivered,
                          rejected, cancelled)
