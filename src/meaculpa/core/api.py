@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
+import threading
 import time
+import weakref
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -64,6 +69,122 @@ async def awrite(db: Database, fn: Callable[[Session], T], *, retries: int = 4) 
     the query); only writes take this one hop.
     """
     return await run_in_threadpool(write, db, fn, retries=retries)
+
+
+class GroupWriter:
+    """Group commit: write functions sent by concurrent requests share one transaction.
+
+    Requests queue their function and wait on the event loop; one writer thread per
+    :class:`Database` takes everything queued (up to ``max_batch``), runs it in one
+    transaction and answers each request after the commit. A busy server so pays one thread
+    hand-off, one write lock and one commit for several requests instead of one each; a lone
+    request runs alone, as :func:`write` would run it.
+
+    If any function of a group raises, or the commit fails, the transaction is rolled back and
+    each function runs again on its own through :func:`write` (with its retries): the bad one
+    fails alone and the others are stored. Functions must therefore be safe to run again, as
+    :func:`write` already requires. Between two functions of a group the session is flushed and
+    emptied, so none sees another's ORM objects, only their rows.
+    """
+
+    def __init__(self, db: Database, *, max_batch: int = 32, idle_seconds: float = 2.0) -> None:
+        self.db = db
+        self.max_batch = max_batch
+        self.idle_seconds = idle_seconds
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._queue: deque[tuple[Callable[[Session], Any], asyncio.Future[Any]]] = deque()
+        self._thread: threading.Thread | None = None
+
+    async def run(self, fn: Callable[[Session], T]) -> T:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        with self._lock:
+            self._queue.append((fn, future))
+            if self._thread is None:
+                # Started on demand; it ends after idle_seconds without work.
+                self._thread = threading.Thread(
+                    target=self._serve, name="meaculpa-writer", daemon=True
+                )
+                self._thread.start()
+            else:
+                self._wake.notify()
+        return await future
+
+    def _serve(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queue:
+                    if not self._wake.wait(self.idle_seconds) and not self._queue:
+                        self._thread = None
+                        return
+                size = min(len(self._queue), self.max_batch)
+                group = [self._queue.popleft() for _ in range(size)]
+            try:
+                outcomes = self._execute([fn for fn, _ in group])
+            except BaseException as exc:  # a bug above: answer every waiting request anyway
+                outcomes = [(False, exc)] * len(group)
+            self._answer(group, outcomes)
+
+    def _execute(self, fns: list[Callable[[Session], Any]]) -> list[tuple[bool, Any]]:
+        if len(fns) > 1:
+            try:
+                results = []
+                with self.db.transaction() as session:
+                    for fn in fns:
+                        results.append(fn(session))
+                        session.flush()
+                        if len(session.identity_map):
+                            session.expunge_all()
+                return [(True, r) for r in results]
+            except Exception:  # noqa: S110 - each function runs again alone just below
+                pass
+        outcomes: list[tuple[bool, Any]] = []
+        for fn in fns:
+            try:
+                outcomes.append((True, write(self.db, fn)))
+            except Exception as exc:
+                outcomes.append((False, exc))
+        return outcomes
+
+    @staticmethod
+    def _answer(
+        group: list[tuple[Callable[[Session], Any], asyncio.Future[Any]]],
+        outcomes: list[tuple[bool, Any]],
+    ) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+        for (_, future), (ok, value) in zip(group, outcomes, strict=True):
+            by_loop.setdefault(future.get_loop(), []).append((future, ok, value))
+        for loop, answers in by_loop.items():
+            # A closed loop raises RuntimeError: nobody waits for these answers any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, answers)
+
+
+def _settle(answers: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in answers:
+        if future.done():  # the request was cancelled while it waited
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+
+_group_writers: weakref.WeakKeyDictionary[Database, GroupWriter] = weakref.WeakKeyDictionary()
+_group_writers_lock = threading.Lock()
+
+
+async def agroup_write(db: Database, fn: Callable[[Session], T]) -> T:
+    """:func:`awrite` through the database's :class:`GroupWriter`: for hot paths that many
+    clients call at once (message ingestion), where a commit and a thread hop per request
+    would cost more than the work itself."""
+    writer = _group_writers.get(db)
+    if writer is None:
+        with _group_writers_lock:
+            writer = _group_writers.get(db)
+            if writer is None:
+                writer = _group_writers[db] = GroupWriter(db)
+    return await writer.run(fn)
 
 
 def paged(rows: list[Any], limit: int, schema: type[ReadModel]) -> dict[str, Any]:

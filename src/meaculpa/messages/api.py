@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from meaculpa.core.api import Cursor, Limit, awrite, paged
+from meaculpa.core.api import Cursor, Limit, agroup_write, awrite, paged
 from meaculpa.core.audit import jsonable
 from meaculpa.core.deps import DB, ApiActor, ReadSession
 from meaculpa.core.enums import Direction
@@ -61,7 +61,8 @@ async def ingest_message(
         outcome = actions.do_ingest_message(session, actor, data)
         return (201 if outcome.created else 200), _ingest_body(outcome)
 
-    code, body = await awrite(db, await _idempotent(request, idempotency_key, ingest))
+    # Concurrent deliveries share a transaction (group commit): see core.api.GroupWriter.
+    code, body = await agroup_write(db, await _idempotent(request, idempotency_key, ingest))
     return JSONResponse(body, status_code=code)
 
 
