@@ -42,6 +42,10 @@ SUBSCRIBER_MODULES: tuple[str, ...] = (
 _loaded = False
 
 
+# Each event's subscribers in the order they run, with the list it was worked out from.
+_ordered: dict[str, tuple[tuple[Subscriber, ...], list[Subscriber]]] = {}
+
+
 def subscribe(event: str) -> Callable[[Subscriber], Subscriber]:
     def register(fn: Subscriber) -> Subscriber:
         handlers = _subscribers.setdefault(event, [])
@@ -75,5 +79,9 @@ def _rank(fn: Subscriber) -> int:
 
 def publish(event: str, **kwargs: Any) -> None:
     _load()
-    for fn in sorted(_subscribers.get(event, ()), key=_rank):
+    current = tuple(_subscribers.get(event, ()))
+    cached = _ordered.get(event)
+    if cached is None or cached[0] != current:
+        cached = _ordered[event] = (current, sorted(current, key=_rank))
+    for fn in cached[1]:
         fn(**kwargs)

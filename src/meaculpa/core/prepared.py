@@ -202,7 +202,7 @@ class Prepared:
                 fixed[name] = bind.effective_value
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None and _is_timestamp(bind.type):
-                process = _remember_last(process)
+                process = _shared_timestamp_processor(dialect, bind.type, process)
             processors[name] = process
             if process is not None and name in fixed:
                 fixed[name] = process(fixed[name])  # converted once here
@@ -221,12 +221,27 @@ def _is_timestamp(type_: Any) -> bool:
     )
 
 
-def _remember_last(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``process`` answering again at once for the value it was last given.
+# One converter per dialect and timestamp type, shared by every prepared statement, remembering
+# the last value it converted: a message stores one timestamp in a dozen columns of five
+# statements, and on SQLite each conversion formats a string.
+_timestamp_processors: dict[tuple[str, str, type, str], Callable[[Any], Any]] = {}
 
-    A message stores one timestamp in a dozen columns; on SQLite each is formatted as a string.
-    Only for immutable values (timestamps): the last pair is one tuple, so threads sharing the
-    statement never see a half-updated pair.
+
+def _shared_timestamp_processor(
+    dialect: Dialect, type_: Any, process: Callable[[Any], Any]
+) -> Callable[[Any], Any]:
+    key = (dialect.name, dialect.driver, type(type_), repr(getattr(type_, "impl", type_)))
+    shared = _timestamp_processors.get(key)
+    if shared is None:
+        shared = _timestamp_processors.setdefault(key, _remember_last(process))
+    return shared
+
+
+def _remember_last(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process`` answering at once for the value it was last given (the same object).
+
+    Only for immutable values such as timestamps. The last pair is one tuple, so threads
+    sharing the converter never see a half-updated pair.
     """
     last: tuple[Any, Any] = (object(), None)
 
