@@ -106,6 +106,8 @@ class Database:
         self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._thread_lock = threading.RLock()
         self._lock_fd: int | None = None
+        # The thread that writes under a lock another thread holds for it (writer_lock).
+        self._lock_owner: threading.Thread | None = None
         database = self.engine.url.database if self.is_sqlite else None
         self._lock_path = f"{database}.write-lock" if database and database != ":memory:" else None
 
@@ -141,16 +143,29 @@ class Database:
 
     @contextmanager
     def _writer_lock(self) -> Iterator[None]:
-        if self._lock_path is None:
+        with self.writer_lock():
+            yield
+
+    @contextmanager
+    def writer_lock(self, on_behalf_of: threading.Thread | None = None) -> Iterator[None]:
+        """The write lock of a SQLite file (nothing elsewhere), as :meth:`transaction` takes it.
+
+        With ``on_behalf_of``, the lock is taken by this thread for that one: while the block
+        lasts, that thread's transactions run without taking it again (the group writer holds
+        it from a helper thread while the event loop runs a group of writes).
+        """
+        if self._lock_path is None or self._lock_owner is threading.current_thread():
             yield
             return
         with self._thread_lock:
             if self._lock_fd is None:
                 self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._lock_owner = on_behalf_of
             try:
                 yield
             finally:
+                self._lock_owner = None
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     @contextmanager
