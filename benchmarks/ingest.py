@@ -1,13 +1,15 @@
 """Ingestion throughput and latency through real HTTP, and the inbox's first page.
 
 Starts ``uvicorn meaculpa.app:create_app`` on 127.0.0.1 against a fresh database, sends inbound
-messages from keep-alive connections at concurrency 1 and 16, and prints messages/s with
-p50/p99 latency. Then fills the database to 10,000 open cases and times the inbox's first page
+messages from keep-alive connections at concurrency 1 and 16 (with ``wrk`` when it is
+installed, a C load generator that leaves the two cores to the server; otherwise with the
+asyncio client of ``_http.py``), and prints messages/s with p50/p99 latency and the load
+average. Then fills the database to 10,000 open cases and times the inbox's first page
 (the web page, signed in) and the API's first page of open cases.
 
     python benchmarks/ingest.py                      # SQLite
     python benchmarks/ingest.py --postgres postgresql://postgres@127.0.0.1:5432/test
-    python benchmarks/ingest.py --messages 4000 --workers 2
+    python benchmarks/ingest.py --messages 4000 --workers 2 --client python
 
 Data set: synthetic bilingual messages generated here (no external data).
 """
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
+import json
 import os
 import platform
 import random
@@ -31,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _http import Connection, json_request, run_load
+from _http import Connection, json_request, run_load, run_wrk, wrk_binary
 from sqlalchemy import create_engine, insert, text
 
 from meaculpa.core.clock import utcnow
@@ -80,6 +84,20 @@ def prepare(url: str) -> tuple[Database, str]:
     return db, token
 
 
+def server_options() -> list[str]:
+    """uvloop and httptools when installed (uvicorn[standard]); uvicorn would pick them too."""
+    options = []
+    for module, flag in (("uvloop", "--loop"), ("httptools", "--http")):
+        if importlib.util.find_spec(module) is not None:
+            options += [flag, module]
+    return options
+
+
+def server_flavour() -> str:
+    options = server_options()
+    return ", ".join(options[1::2]) if options else "asyncio loop, h11"
+
+
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -101,6 +119,7 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
             str(port),
             "--workers",
             str(workers),
+            *server_options(),
             "--log-level",
             "warning",
             "--no-access-log",
@@ -143,6 +162,50 @@ def bench_ingest(port: int, token: str, concurrency: int, total: int) -> Any:
         return json_request("POST", "/api/v1/messages", message(i, run), token)
 
     return asyncio.run(run_load("127.0.0.1", port, concurrency, total, make))
+
+
+def _lua_texts(templates: list[str]) -> str:
+    # Each template as the inside of a JSON string, with Lua's %d where Python has {n}.
+    items = [json.dumps(t.replace("{n}", "%d"), ensure_ascii=False)[1:-1] for t in templates]
+    return "{" + ", ".join(f"[==[{t}]==]" for t in items) + "}"
+
+
+def message_lua(run: str) -> str:
+    """``message()`` as a Lua ``body(i)`` for wrk: same templates, channels and shares (60 %
+    Spanish, odd messages from a customer picked among the first half), drawn by Lua's
+    generator."""
+    return f"""
+local texts_es = {_lua_texts(TEXTS_ES)}
+local texts_en = {_lua_texts(TEXTS_EN)}
+local channels = {{"email", "web", "twitter", "api"}}
+local run = [==[{run}]==]
+
+function body(i)
+  local spanish = math.random() < 0.6
+  local who = i
+  if i % 2 == 1 then who = math.random(0, math.max(math.floor(i / 2), 1) - 1) end
+  local texts = texts_en
+  local language = "en"
+  if spanish then texts = texts_es; language = "es" end
+  local text = string.format(texts[math.random(#texts)], 10000 + i)
+  return string.format(
+    '{{"channel":"%s","external_id":"%s-%d","text":"%s","customer":{{"name":"Cliente %d",'
+    .. '"language":"%s","identities":[{{"kind":"email","value":"c%d@%s.example.com"}}]}}}}',
+    channels[math.random(4)], run, i, text, who, language, who, run)
+end
+"""
+
+
+def bench_ingest_wrk(port: int, token: str, concurrency: int, seconds: float) -> Any:
+    return run_wrk(
+        "127.0.0.1",
+        port,
+        concurrency,
+        seconds,
+        "/api/v1/messages",
+        {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        message_lua(uuid.uuid4().hex[:8]),
+    )
 
 
 def bench_batch(port: int, token: str, concurrency: int, total: int, size: int) -> Any:
@@ -303,9 +366,15 @@ def run_engine(label: str, url: str, args: argparse.Namespace) -> None:
             )
         bench_ingest(port, token, 4, 200)  # warm-up
         for concurrency in (1, 16):
-            total = args.messages if concurrency > 1 else max(args.messages // 4, 200)
-            result = bench_ingest(port, token, concurrency, total)
-            print(f"{label:10s} ingest  c={concurrency:<3d} n={total:<6d} {result.summary()}")
+            if args.client == "wrk":
+                result = bench_ingest_wrk(port, token, concurrency, args.seconds)
+            else:
+                total = args.messages if concurrency > 1 else max(args.messages // 4, 200)
+                result = bench_ingest(port, token, concurrency, total)
+            print(
+                f"{label:10s} ingest  c={concurrency:<3d} n={result.count:<6d} "
+                f"{result.summary()}  load {os.getloadavg()[0]:.2f}"
+            )
         for concurrency in (1, 4):
             size = 100
             result = bench_batch(port, token, concurrency, args.messages * 2, size)
@@ -327,15 +396,35 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=4000)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator for single messages: wrk when installed (auto), or the asyncio one",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=8.0, help="length of each wrk run (wrk counts by time)"
+    )
     args = parser.parse_args()
+    if args.client == "auto":
+        args.client = "wrk" if wrk_binary() else "python"
+    elif args.client == "wrk" and not wrk_binary():
+        raise SystemExit("wrk is not installed (apt-get install wrk), or use --client python")
     print(
         f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()},"
         f" {platform.system()} {platform.release()}"
     )
-    print(
-        f"server: uvicorn, {args.workers} worker processes; client: asyncio keep-alive, "
-        "same machine; data: synthetic es/en messages (60% es), half from returning customers"
+    client = (
+        f"wrk ({wrk_binary()}, {args.seconds:g} s a run, a distinct body a request)"
+        if args.client == "wrk"
+        else "asyncio keep-alive (Python)"
     )
+    print(
+        f"server: uvicorn, {args.workers} worker processes, {server_flavour()}; "
+        f"client for single messages: {client}; batches: asyncio keep-alive; same machine"
+    )
+    print("data: synthetic es/en messages (60% es), half from returning customers")
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         run_engine("sqlite", f"sqlite:///{tmp}/bench.db", args)
     pg = args.postgres or os.environ.get("MEACULPA_BENCH_POSTGRES")

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from meaculpa.accounts.models import Organisation, Team, User
 from meaculpa.core.audit import Actor
-from meaculpa.core.cache import TTLCache
+from meaculpa.core.cache import TTLCache, database_key
 from meaculpa.core.enums import OPEN_STATUSES
 from meaculpa.core.exceptions import NotFound
 from meaculpa.core.security import verify_password
@@ -36,7 +36,7 @@ def forget_organisation_defaults() -> None:
 
 def organisation_defaults(session: Session) -> tuple[str, str]:
     """``(default_language, timezone)`` of the organisation, cached briefly per process."""
-    key = str(session.get_bind().engine.url)
+    key = database_key(session)
     cached = _org_defaults.get(key)
     if cached is None:
         org = organisation_or_default(session)
@@ -104,7 +104,7 @@ def least_loaded_agent(session: Session) -> int | None:
     """
     from meaculpa.cases.models import Case  # cases depend on accounts, not the reverse
 
-    key = str(session.get_bind().engine.url)
+    key = database_key(session)
     loads = _agent_loads.get(key)
     if loads is None:
         agents = list(

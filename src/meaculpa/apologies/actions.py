@@ -52,6 +52,7 @@ from meaculpa.core.audit import Actor, record, snapshot
 from meaculpa.core.clock import utcnow
 from meaculpa.core.db import Database
 from meaculpa.core.exceptions import Conflict, Forbidden, Invalid
+from meaculpa.core.prepared import Prepared
 from meaculpa.customers.models import Customer, CustomerIdentity
 from meaculpa.errors.actions import check_can_edit_error
 from meaculpa.errors.models import AffectedCustomer, Error
@@ -900,11 +901,24 @@ def do_add_by_filter(
 # --- no double explaining ----------------------------------------------------------------------
 
 
+# Every inbound message asks this; almost always the answer is no, so it is one prebuilt
+# statement on the connection before any ORM work.
+_AFFECTED_BY_OPEN_ERROR = Prepared(
+    select(AffectedCustomer.id)
+    .join(Error, Error.id == AffectedCustomer.error_id)
+    .where(AffectedCustomer.customer_id == bindparam("customer_id"), Error.status != "closed")
+    .limit(1)
+)
+
+
 def link_inbound(
     session: Session, actor: Actor, *, message_id: int, case_id: int, customer_id: int
 ) -> list[ErrorCaseLink]:
     """An affected customer wrote: link the case to the open errors that hurt them, note the
     reply on their apology, and turn the promised date into a commitment on the case."""
+    session.flush()  # what an ORM query would do first: pending rows count
+    if _AFFECTED_BY_OPEN_ERROR.first(session.connection(), {"customer_id": customer_id}) is None:
+        return []
     rows = session.execute(
         select(AffectedCustomer, Error)
         .join(Error, Error.id == AffectedCustomer.error_id)

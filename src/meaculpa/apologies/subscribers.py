@@ -24,8 +24,11 @@ def link_case_to_error(
     message_id: int,
     case_id: int,
     customer_id: int,
+    new_customer: bool = False,
     **_: Any,
 ) -> None:
+    if new_customer:
+        return  # created with this message: no error can have touched them yet
     link_inbound(session, actor, message_id=message_id, case_id=case_id, customer_id=customer_id)
 
 

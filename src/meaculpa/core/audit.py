@@ -89,6 +89,20 @@ def record(
     return event
 
 
+# The keys of :func:`audit_row`, for statements that insert such rows.
+AUDIT_ROW_KEYS = (
+    "at",
+    "actor_type",
+    "actor_id",
+    "actor_label",
+    "verb",
+    "object_type",
+    "object_id",
+    "before",
+    "after",
+)
+
+
 def audit_row(
     actor: Actor,
     verb: str,

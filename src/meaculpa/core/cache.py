@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.orm import Session
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -46,3 +49,18 @@ class TTLCache(Generic[K, V]):
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+
+
+_database_keys: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def database_key(session: Session) -> str:
+    """The URL of the database ``session`` is bound to, as the key of per-database entries.
+
+    Rendering a URL costs about ten microseconds, so it is kept per engine.
+    """
+    engine = session.get_bind().engine
+    key = _database_keys.get(engine)
+    if key is None:
+        key = _database_keys[engine] = str(engine.url)
+    return key

@@ -68,10 +68,14 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     )
 
 
+# Set by Database.transaction for the BEGIN it starts on this thread at once.
+_begin_immediate = threading.local()
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event below issue BEGIN itself.
+        # The driver's own transaction handling off: _begin below issues BEGIN itself.
         dbapi_connection.isolation_level = None
         cur = dbapi_connection.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -80,33 +84,36 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get("sqlite_immediate"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+    def _begin(dbapi_connection: Any) -> None:
+        immediate = getattr(_begin_immediate, "on", False)
+        _begin_immediate.on = False
+        cursor = dbapi_connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        cursor.close()
+
+    # The dialect's begin rather than a "begin" event listener: any connection event makes
+    # SQLAlchemy run its event machinery around every statement of the engine.
+    engine.dialect.do_begin = _begin  # type: ignore[method-assign]
 
 
 class Database:
-    """The engine plus two session factories: one for reads, one for writes."""
+    """The engine, its sessions, and the write transaction (queued writers on SQLite)."""
 
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
         self.url = url
         self.engine = make_engine(url, pool_size=pool_size, echo=echo)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        write_bind = (
-            self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
-        )
-        self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
-        self._write = sessionmaker(bind=write_bind, expire_on_commit=False)
+        self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._thread_lock = threading.RLock()
         self._lock_fd: int | None = None
+        # The thread that writes under a lock another thread holds for it (writer_lock).
+        self._lock_owner: threading.Thread | None = None
         database = self.engine.url.database if self.is_sqlite else None
         self._lock_path = f"{database}.write-lock" if database and database != ":memory:" else None
 
-    def session(self, *, write: bool = False) -> Session:
-        return (self._write if write else self._read)()
+    def session(self) -> Session:
+        """A session for reads; writes go through :meth:`transaction`."""
+        return self._sessions()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -117,8 +124,15 @@ class Database:
         with sleeps of up to 100 ms, which ruins latency under concurrent writes.
         """
         with self._writer_lock():
-            session = self._write()
+            session = self._sessions()
             try:
+                if self.is_sqlite:
+                    # BEGIN IMMEDIATE, now: the session's first connection begins on this thread.
+                    _begin_immediate.on = True
+                    try:
+                        session.connection()
+                    finally:
+                        _begin_immediate.on = False
                 yield session
                 session.commit()
             except BaseException:
@@ -129,21 +143,34 @@ class Database:
 
     @contextmanager
     def _writer_lock(self) -> Iterator[None]:
-        if self._lock_path is None:
+        with self.writer_lock():
+            yield
+
+    @contextmanager
+    def writer_lock(self, on_behalf_of: threading.Thread | None = None) -> Iterator[None]:
+        """The write lock of a SQLite file (nothing elsewhere), as :meth:`transaction` takes it.
+
+        With ``on_behalf_of``, the lock is taken by this thread for that one: while the block
+        lasts, that thread's transactions run without taking it again (the group writer holds
+        it from a helper thread while the event loop runs a group of writes).
+        """
+        if self._lock_path is None or self._lock_owner is threading.current_thread():
             yield
             return
         with self._thread_lock:
             if self._lock_fd is None:
                 self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._lock_owner = on_behalf_of
             try:
                 yield
             finally:
+                self._lock_owner = None
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        session = self._read()
+        session = self._sessions()
         try:
             yield session
         finally:

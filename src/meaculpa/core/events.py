@@ -9,7 +9,7 @@ Events and their keyword arguments:
 ``case.opened``          session, actor, case_id, new_customer
 ``case.status_changed``  session, actor, case_id, old, new
 ``case.owner_changed``   session, actor, case_id, old, new, note
-``message.inbound``      session, actor, message_id, case_id, customer_id
+``message.inbound``      session, actor, message_id, case_id, customer_id, new_customer
 ``message.outbound``     session, actor, message_id, case_id  (agent replies, not notes)
 ``remedy.<state>``       session, actor, remedy_id, case_id  (proposed, approved, delivered,
                          rejected, cancelled)
@@ -40,6 +40,10 @@ SUBSCRIBER_MODULES: tuple[str, ...] = (
     "meaculpa.problems.subscribers",
 )
 _loaded = False
+
+
+# Each event's subscribers in the order they run, with the list it was worked out from.
+_ordered: dict[str, tuple[tuple[Subscriber, ...], list[Subscriber]]] = {}
 
 
 def subscribe(event: str) -> Callable[[Subscriber], Subscriber]:
@@ -75,5 +79,9 @@ def _rank(fn: Subscriber) -> int:
 
 def publish(event: str, **kwargs: Any) -> None:
     _load()
-    for fn in sorted(_subscribers.get(event, ()), key=_rank):
+    current = tuple(_subscribers.get(event, ()))
+    cached = _ordered.get(event)
+    if cached is None or cached[0] != current:
+        cached = _ordered[event] = (current, sorted(current, key=_rank))
+    for fn in cached[1]:
         fn(**kwargs)

@@ -9,6 +9,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from meaculpa.core.clock import utcnow
+from meaculpa.core.prepared import Prepared
 from meaculpa.jobs.models import Job
 
 
@@ -30,7 +31,10 @@ def enqueue(
     return job
 
 
-_INSERT_JOB = insert(cast(Table, Job.__table__))
+_INSERT_JOB = Prepared(
+    insert(cast(Table, Job.__table__)),
+    keys=("kind", "payload", "status", "attempts", "max_attempts", "run_after", "created_at"),
+)
 
 
 def enqueue_fast(
@@ -38,8 +42,8 @@ def enqueue_fast(
 ) -> None:
     """:func:`enqueue` without the ORM, for hot paths (one per ingested message)."""
     now = utcnow()
-    session.connection().execute(
-        _INSERT_JOB,
+    _INSERT_JOB.run(
+        session.connection(),
         {
             "kind": kind,
             "payload": payload,

@@ -3,18 +3,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from meaculpa.accounts.models import User
 from meaculpa.accounts.queries import least_loaded_agent, organisation_defaults
 from meaculpa.cases.actions import check_can_change, do_update_case
 from meaculpa.cases.models import Case
-from meaculpa.core.audit import Actor, AuditEvent, audit_row, record
+from meaculpa.core.audit import AUDIT_ROW_KEYS, Actor, AuditEvent, audit_row, record
 from meaculpa.core.clock import as_utc, utcnow
 from meaculpa.core.enums import OPEN_STATUSES, CaseStatus, Direction
 from meaculpa.core.events import publish
 from meaculpa.core.html import html_to_text, sanitise_html
+from meaculpa.core.prepared import Prepared
 from meaculpa.customers.identity import display_name_from
 from meaculpa.customers.models import Customer, CustomerIdentity
 from meaculpa.messages.models import Message
@@ -59,48 +60,114 @@ MESSAGE_COLUMNS = (
     Message.created_at,
 )
 
-# Ingestion is the hot path of every channel: its statements are built once, run on the
-# session's connection without the ORM, and only their parameters change per message.
+# Ingestion is the hot path of every channel: its statements are built once and run on the
+# driver's cursor (core.prepared), without the ORM; only their parameters change per message.
 _customer = cast(Table, Customer.__table__)
 _identity = cast(Table, CustomerIdentity.__table__)
 _case = cast(Table, Case.__table__)
 _message = cast(Table, Message.__table__)
-_SEL_EXISTING = (
+_SEL_EXISTING = Prepared(
     select(Message.id, Message.case_id, Message.customer_id, Case.status)
     .join(Case, Case.id == Message.case_id)
     .where(Message.channel == bindparam("channel"), Message.external_id == bindparam("external_id"))
 )
+# Open statuses as plain comparisons: an IN list is expanded at every execution.
+_CASE_IS_OPEN = or_(*(Case.status == s for s in OPEN_STATUSES))
+
+
+def _latest_open_case(column: Any) -> Any:
+    """``column`` of the newest open case of the identity's customer, as a scalar subquery."""
+    return (
+        select(column)
+        .where(Case.customer_id == CustomerIdentity.customer_id, _CASE_IS_OPEN)
+        .order_by(Case.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+# The identities given, each with its customer's language and owner and the customer's newest
+# open case: everything a returning customer's message needs, in one statement. Nearly every
+# message names one identity; several take the expanding form.
+_IDENTITY_COLUMNS = (
+    CustomerIdentity.customer_id,
+    CustomerIdentity.kind,
+    CustomerIdentity.value,
+    Customer.language,
+    Customer.owner_id,
+    _latest_open_case(Case.id),
+    _latest_open_case(Case.status),
+)
+_SEL_IDENTITY = Prepared(
+    select(*_IDENTITY_COLUMNS)
+    .join(Customer, Customer.id == CustomerIdentity.customer_id)
+    .where(CustomerIdentity.value == bindparam("value"))
+    .order_by(CustomerIdentity.customer_id)
+)
 _SEL_IDENTITIES = (
-    select(CustomerIdentity.customer_id, CustomerIdentity.kind, CustomerIdentity.value)
+    select(*_IDENTITY_COLUMNS)
+    .join(Customer, Customer.id == CustomerIdentity.customer_id)
     .where(CustomerIdentity.value.in_(bindparam("values", expanding=True)))
     .order_by(CustomerIdentity.customer_id)
 )
-_SEL_CUSTOMER = select(Customer.language, Customer.owner_id).where(
-    Customer.id == bindparam("customer_id")
-)
-_SEL_OPEN_CASE = (
-    select(Case.id, Case.status)
-    .where(Case.customer_id == bindparam("customer_id"), Case.status.in_(OPEN_STATUSES))
-    .order_by(Case.id.desc())
-    .limit(1)
-)
 _SEL_THREAD_CASE = select(Case.id, Case.status).where(
-    Case.id == bindparam("case_id"),
-    Case.customer_id == bindparam("customer_id"),
-    Case.status.in_(OPEN_STATUSES),
+    Case.id == bindparam("case_id"), Case.customer_id == bindparam("customer_id"), _CASE_IS_OPEN
 )
 _SEL_ACTIVE = select(User.is_active).where(User.id == bindparam("user_id"))
-_INS_CUSTOMER = insert(_customer).returning(_customer.c.id)
-_INS_IDENTITY = insert(_identity)
-_INS_CASE = insert(_case).returning(_case.c.id)
-_INS_MESSAGE = insert(_message).returning(_message.c.id)
-_INS_AUDIT = insert(cast(Table, AuditEvent.__table__))
-_SET_OWNER = (
+_INS_CUSTOMER = Prepared(
+    insert(_customer).returning(_customer.c.id),
+    keys=(
+        "name",
+        "language",
+        "timezone",
+        "owner_id",
+        "failures_count",
+        "created_at",
+        "updated_at",
+    ),
+)
+_INS_IDENTITY = Prepared(insert(_identity), keys=("customer_id", "kind", "value", "created_at"))
+_INS_CASE = Prepared(
+    insert(_case).returning(_case.c.id),
+    keys=(
+        "customer_id",
+        "owner_id",
+        "subject",
+        "channel",
+        "language",
+        "severity",
+        "status",
+        "opened_at",
+        "last_message_at",
+        "updated_at",
+        "reopened_count",
+        "message_count",
+    ),
+)
+_INS_MESSAGE = Prepared(
+    insert(_message).returning(_message.c.id),
+    keys=(
+        "case_id",
+        "customer_id",
+        "direction",
+        "channel",
+        "author_id",
+        "subject",
+        "text",
+        "html",
+        "attachments",
+        "external_id",
+        "sent_at",
+        "created_at",
+    ),
+)
+_INS_AUDIT = Prepared(insert(cast(Table, AuditEvent.__table__)), keys=AUDIT_ROW_KEYS)
+_SET_OWNER = Prepared(
     update(_customer)
     .where(_customer.c.id == bindparam("b_id"))
-    .values(owner_id=bindparam("b_owner"))
+    .values(owner_id=bindparam("b_owner"), updated_at=bindparam("b_now"))
 )
-_TOUCH_CASE = (
+_TOUCH_CASE = Prepared(
     update(_case)
     .where(_case.c.id == bindparam("b_id"))
     .values(
@@ -118,10 +185,8 @@ def _message_dict(session: Session, message_id: int) -> dict[str, Any]:
 
 
 def _existing(session: Session, channel: str, external_id: str) -> IngestOutcome | None:
-    row = (
-        session.connection()
-        .execute(_SEL_EXISTING, {"channel": channel, "external_id": external_id})
-        .first()
+    row = _SEL_EXISTING.first(
+        session.connection(), {"channel": channel, "external_id": external_id}
     )
     if row is None:
         return None
@@ -150,25 +215,24 @@ def do_ingest_message(
     audit: list[dict[str, Any]] = []
     pairs = list(dict.fromkeys((i.kind.value, i.value) for i in data.customer.identities))
     wanted = set(pairs)
-    matches = [
-        m
-        for m in conn.execute(_SEL_IDENTITIES, {"values": sorted({v for _, v in pairs})})
-        if (m[1], m[2]) in wanted
-    ]
+    values = sorted({v for _, v in pairs})
+    found = (
+        _SEL_IDENTITY.all(conn, {"value": values[0]})
+        if len(values) == 1
+        else [tuple(r) for r in conn.execute(_SEL_IDENTITIES, {"values": values})]
+    )
+    matches = [m for m in found if (m[1], m[2]) in wanted]
     case_id: int | None = None
     case_status = CaseStatus.new.value
     customer_created = False
     if matches:
         # Several customers can match when identities were split before; the oldest wins.
-        customer_id = matches[0][0]
-        customer_language, owner_id = conn.execute(
-            _SEL_CUSTOMER, {"customer_id": customer_id}
-        ).one()
+        customer_id, _, _, customer_language, owner_id, latest_id, latest_status = matches[0]
         known = {(m[1], m[2]) for m in matches}
         new_pairs = [p for p in pairs if p not in known]
         if new_pairs:
-            conn.execute(
-                _INS_IDENTITY,
+            _INS_IDENTITY.run_many(
+                conn,
                 [
                     {"customer_id": customer_id, "kind": k, "value": v, "created_at": now}
                     for k, v in new_pairs
@@ -190,29 +254,31 @@ def do_ingest_message(
             open_case = conn.execute(
                 _SEL_THREAD_CASE, {"case_id": thread_case_id, "customer_id": customer_id}
             ).first()
-        if open_case is None:
-            open_case = conn.execute(_SEL_OPEN_CASE, {"customer_id": customer_id}).first()
         if open_case is not None:
             case_id, case_status = open_case
+        elif latest_id is not None:
+            case_id, case_status = latest_id, latest_status
     else:
         default_language, default_tz = organisation_defaults(session)
         language = data.customer.language or data.language
         customer_language = language.value if language else default_language
-        owner_id = None
+        # A new customer always opens a case: its owner becomes the customer's owner too.
+        owner_id = least_loaded_agent(session)
         name = data.customer.name or display_name_from(*pairs[0])
-        customer_id = conn.execute(
-            _INS_CUSTOMER,
+        customer_id = _INS_CUSTOMER.scalar(
+            conn,
             {
                 "name": name,
                 "language": customer_language,
                 "timezone": data.customer.timezone or default_tz,
+                "owner_id": owner_id,
                 "failures_count": 0,
                 "created_at": now,
                 "updated_at": now,
             },
-        ).scalar_one()
-        conn.execute(
-            _INS_IDENTITY,
+        )
+        _INS_IDENTITY.run_many(
+            conn,
             [
                 {"customer_id": customer_id, "kind": k, "value": v, "created_at": now}
                 for k, v in pairs
@@ -238,16 +304,20 @@ def do_ingest_message(
     text = data.text or (html_to_text(html) if html else "")
     case_created = case_id is None
     if case_id is None:
-        if owner_id is not None and not conn.execute(_SEL_ACTIVE, {"user_id": owner_id}).scalar():
-            owner_id = None
-        if owner_id is None:
-            owner_id = least_loaded_agent(session)
-            if owner_id is not None:
-                conn.execute(_SET_OWNER, {"b_id": customer_id, "b_owner": owner_id})
+        if not customer_created:  # a new customer's owner was chosen with it
+            if (
+                owner_id is not None
+                and not conn.execute(_SEL_ACTIVE, {"user_id": owner_id}).scalar()
+            ):
+                owner_id = None
+            if owner_id is None:
+                owner_id = least_loaded_agent(session)
+                if owner_id is not None:
+                    _SET_OWNER.run(conn, {"b_id": customer_id, "b_owner": owner_id, "b_now": now})
         case_language = data.language.value if data.language else customer_language
         subject = (data.subject or " ".join(text.split())[:80])[:300]
-        case_id = conn.execute(
-            _INS_CASE,
+        case_id = _INS_CASE.scalar(
+            conn,
             {
                 "customer_id": customer_id,
                 "owner_id": owner_id,
@@ -262,7 +332,7 @@ def do_ingest_message(
                 "reopened_count": 0,
                 "message_count": 1,
             },
-        ).scalar_one()
+        )
         audit.append(
             audit_row(
                 actor,
@@ -291,12 +361,12 @@ def do_ingest_message(
                     actor, "case.update", "case", case_id, at=now, after={"status": case_status}
                 )
             )
-        conn.execute(_TOUCH_CASE, {"b_id": case_id, "b_now": now, "b_status": case_status})
+        _TOUCH_CASE.run(conn, {"b_id": case_id, "b_now": now, "b_status": case_status})
 
     attachments = [a.model_dump(mode="json") for a in data.attachments]
     sent_at = data.sent_at or now
-    message_id = conn.execute(
-        _INS_MESSAGE,
+    message_id = _INS_MESSAGE.scalar(
+        conn,
         {
             "case_id": case_id,
             "customer_id": customer_id,
@@ -311,7 +381,7 @@ def do_ingest_message(
             "sent_at": sent_at,
             "created_at": now,
         },
-    ).scalar_one()
+    )
     audit.append(
         audit_row(
             actor,
@@ -328,7 +398,7 @@ def do_ingest_message(
             },
         )
     )
-    conn.execute(_INS_AUDIT, audit)
+    _INS_AUDIT.run_many(conn, audit)
     if case_created:
         publish(
             "case.opened",
@@ -353,6 +423,7 @@ def do_ingest_message(
         message_id=message_id,
         case_id=case_id,
         customer_id=customer_id,
+        new_customer=customer_created,
     )
     message = {
         "id": message_id,

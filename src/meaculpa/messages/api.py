@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Header, Request
@@ -9,8 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from meaculpa.core.api import Cursor, Limit, awrite, paged
-from meaculpa.core.audit import jsonable
+from meaculpa.core.api import Cursor, Limit, agroup_write, awrite, paged
 from meaculpa.core.deps import DB, ApiActor, ReadSession
 from meaculpa.core.enums import Direction
 from meaculpa.core.exceptions import Invalid
@@ -24,10 +24,21 @@ router = APIRouter(prefix="/messages", tags=["messages"])
 MAX_BATCH = 100
 
 
+def _message_json(message: dict[str, Any]) -> dict[str, Any]:
+    """The message as stored, for JSON: its two timestamps in ISO 8601, the rest as it is
+    (numbers, text, and attachments already JSON)."""
+    body = dict(message)
+    for key in ("sent_at", "created_at"):
+        value = body[key]
+        if isinstance(value, datetime):
+            body[key] = value.isoformat()
+    return body
+
+
 def _ingest_body(outcome: actions.IngestOutcome) -> dict[str, Any]:
     return {
         "created": outcome.created,
-        "message": jsonable(outcome.message),
+        "message": _message_json(outcome.message),
         "case_id": outcome.case.id,
         "case_reference": outcome.case.reference,
         "case_status": outcome.case.status,
@@ -61,7 +72,8 @@ async def ingest_message(
         outcome = actions.do_ingest_message(session, actor, data)
         return (201 if outcome.created else 200), _ingest_body(outcome)
 
-    code, body = await awrite(db, await _idempotent(request, idempotency_key, ingest))
+    # Concurrent deliveries share a transaction (group commit): see core.api.GroupWriter.
+    code, body = await agroup_write(db, await _idempotent(request, idempotency_key, ingest))
     return JSONResponse(body, status_code=code)
 
 

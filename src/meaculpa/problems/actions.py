@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from meaculpa.analysis import grouping
 from meaculpa.core.audit import Actor, record, snapshot
+from meaculpa.core.cache import database_key
 from meaculpa.core.clock import as_utc, utcnow
 from meaculpa.core.exceptions import Conflict, Invalid, NotFound
 from meaculpa.core.permissions import require_role
@@ -73,7 +74,7 @@ _CHUNK = 500
 
 def _open_centroids(session: Session) -> tuple[list[int], np.ndarray]:
     """The open problems' ids and unit centroids (one row each), fresh as of this session."""
-    key = str(session.get_bind().engine.url)
+    key = database_key(session)
     rows = session.execute(
         select(Problem.id, Problem.updated_at, Problem.size).where(
             Problem.status == queries.OPEN, Problem.size > 0

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from meaculpa.accounts.queries import list_teams
 from meaculpa.cases.models import Case
 from meaculpa.core.audit import Actor
-from meaculpa.core.cache import TTLCache
+from meaculpa.core.cache import TTLCache, database_key
 from meaculpa.core.exceptions import NotFound
 from meaculpa.errors.models import AffectedCustomer, Error
 from meaculpa.remedies.models import Remedy, RemedyLimit, RemedyPolicy, SecondFailure
@@ -105,7 +105,7 @@ def forget_policy() -> None:
 
 
 def repeat_window_months(session: Session) -> int:
-    key = str(session.get_bind().engine.url)
+    key = database_key(session)
     months = _windows.get(key)
     if months is None:
         months = session.scalar(

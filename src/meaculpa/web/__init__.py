@@ -13,13 +13,12 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
 from meaculpa.settings import Settings
 from meaculpa.web.labels import STATUS_DETAILS, STATUS_TITLES
 from meaculpa.web.pages import PageError, build_templates, gettext, render
-from meaculpa.web.security import LoginThrottle, SecurityHeaders
+from meaculpa.web.security import LoginThrottle, PageSessions, SecurityHeaders
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Page routers of the recovery domains; each module has a ``router``.
@@ -98,7 +97,7 @@ def install(app: FastAPI, settings: Settings) -> HtmlError:
     app.state.login_throttle = LoginThrottle()
     app.add_middleware(SecurityHeaders)
     app.add_middleware(
-        SessionMiddleware,
+        PageSessions,
         secret_key=settings.secret_key,
         session_cookie=SESSION_COOKIE,
         max_age=settings.session_max_age_seconds,

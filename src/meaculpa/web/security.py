@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Callable
 
 from starlette.datastructures import MutableHeaders
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -57,6 +58,20 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class PageSessions(SessionMiddleware):
+    """The signed session cookie, for the pages only.
+
+    The JSON API (``/api/``) signs in with tokens and never reads the session; skipping it
+    there saves the cookie parsing and a wrapper around every response of the API.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path", "").startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 class LoginThrottle:

@@ -1,0 +1,257 @@
+"""Hot-path statements compiled once per dialect and run on the driver's cursor.
+
+SQLAlchemy spends about 150,000 CPU instructions on the way to the driver for every statement
+it executes (execution context, events, result metadata), some fifteen times what the driver
+itself needs for a short indexed statement. Ingestion runs about ten statements a message, so
+that overhead was most of a message's cost. A :class:`Prepared` statement stays a Core
+construct, written once for SQLite and PostgreSQL, with its parameters converted by the column
+types exactly as SQLAlchemy converts them (UTC timestamps, JSON); only the per-execution
+machinery is skipped:
+
+- it runs on the connection's current transaction (beginning it if needed, as SQLAlchemy's
+  autobegin does);
+- driver errors are raised as SQLAlchemy's own exceptions (:class:`~sqlalchemy.exc.IntegrityError`
+  and the rest), so retry logic written for them still works;
+- when anything listens to the cursor (``echo``, a test counting statements), the statement is
+  executed by SQLAlchemy as usual, so nothing is hidden from them.
+
+Limits, checked when a statement is first compiled for a dialect: no expanding ``IN``
+parameters, selected columns whose types need no conversion of results, and Python-side column
+defaults only when they are constants (a callable default such as ``utcnow`` must be passed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Connection, DateTime
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement
+
+Params = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    positional: bool
+    # One slot per parameter, in the order the driver takes them: its name, the conversion of
+    # a given value, and the converted value the statement carries itself (LIMIT 1, constant
+    # column defaults), _REQUIRED where the caller must give one.
+    slots: tuple[tuple[str, Callable[[Any], Any] | None, Any], ...]
+
+
+_REQUIRED = object()
+
+
+class Prepared:
+    """A Core statement run on the DBAPI cursor. ``keys``: the columns an INSERT or UPDATE
+    without ``.values()`` is given (as for :meth:`Insert.compile`'s ``column_keys``)."""
+
+    def __init__(self, statement: Executable, keys: Iterable[str] | None = None) -> None:
+        self.statement = statement
+        self.keys = list(keys) if keys is not None else None
+        self._plans: dict[tuple[str, str, str], _Plan] = {}
+        self._last: tuple[Any, _Plan | None] = (None, None)  # (dialect, plan) used last
+
+    # -- running -----------------------------------------------------------------------------
+
+    def first(self, conn: Connection, params: Params) -> tuple[Any, ...] | None:
+        """The first row as a tuple, or None."""
+        cursor = self._cursor(conn, params)
+        if cursor is None:
+            row = conn.execute(self.statement, dict(params)).first()
+            return tuple(row) if row is not None else None
+        try:
+            found: tuple[Any, ...] | None = cursor.fetchone()  # rows are tuples on both drivers
+        finally:
+            cursor.close()
+        return found
+
+    def scalar(self, conn: Connection, params: Params) -> Any:
+        """The first column of the first row, or None."""
+        row = self.first(conn, params)
+        return row[0] if row is not None else None
+
+    def all(self, conn: Connection, params: Params) -> list[tuple[Any, ...]]:
+        cursor = self._cursor(conn, params)
+        if cursor is None:
+            return [tuple(r) for r in conn.execute(self.statement, dict(params))]
+        try:
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def run(self, conn: Connection, params: Params) -> None:
+        """Execute, for statements that return nothing."""
+        cursor = self._cursor(conn, params)
+        if cursor is None:
+            conn.execute(self.statement, dict(params))
+        else:
+            cursor.close()
+
+    def run_many(self, conn: Connection, rows: Sequence[Params]) -> None:
+        """Execute once per row (the driver's ``executemany``)."""
+        if not rows:
+            return
+        if self._observed(conn):
+            conn.execute(self.statement, [dict(r) for r in rows])
+            return
+        plan, dbapi_conn = self._prepare(conn)
+        args = [self._args(plan, r) for r in rows]
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.executemany(plan.sql, args)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise self._wrap(conn, plan, args, exc, dbapi_conn, cursor) from exc
+        finally:
+            cursor.close()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _observed(conn: Connection) -> bool:
+        # SQLAlchemy's own flags first (it reads them the same way before each statement):
+        # looking into the listener collections costs more than the rest of a statement.
+        if getattr(conn, "_has_events", True) or getattr(conn.engine, "_has_events", True):
+            dispatch = conn.dispatch
+            if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+                return True
+        return bool(getattr(conn, "_echo", True))
+
+    def _prepare(self, conn: Connection) -> tuple[_Plan, Any]:
+        dialect = conn.dialect
+        last_dialect, plan = self._last
+        if dialect is not last_dialect or plan is None:
+            key = (dialect.name, dialect.driver, str(dialect.paramstyle))
+            plan = self._plans.get(key)
+            if plan is None:
+                plan = self._plans[key] = self._compile(dialect)
+            self._last = (dialect, plan)
+        if not conn.in_transaction():
+            conn.begin()
+        return plan, conn.connection.dbapi_connection
+
+    def _cursor(self, conn: Connection, params: Params) -> Any:
+        if self._observed(conn):
+            return None
+        plan, dbapi_conn = self._prepare(conn)
+        args = self._args(plan, params)
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute(plan.sql, args)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            cursor.close()
+            raise self._wrap(conn, plan, args, exc, dbapi_conn, cursor) from exc
+        return cursor
+
+    @staticmethod
+    def _args(plan: _Plan, params: Params) -> Any:
+        values = []
+        for name, process, carried in plan.slots:
+            if name in params:
+                value = params[name]
+                if process is not None:
+                    value = process(value)
+            elif carried is _REQUIRED:
+                raise InvalidRequestError(f"A value is required for bind parameter {name!r}")
+            else:
+                value = carried
+            values.append(value)
+        if plan.positional:
+            return tuple(values)
+        return {slot[0]: value for slot, value in zip(plan.slots, values, strict=True)}
+
+    @staticmethod
+    def _wrap(
+        conn: Connection, plan: _Plan, args: Any, exc: Exception, dbapi_conn: Any, cursor: Any
+    ) -> Exception:
+        dialect = conn.dialect
+        lost = dialect.is_disconnect(cast(Any, exc), dbapi_conn, cursor)
+        if lost:
+            conn.invalidate(exc)
+        return DBAPIError.instance(
+            plan.sql,
+            args,
+            exc,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=lost,
+            dialect=dialect,
+        )
+
+    def _compile(self, dialect: Dialect) -> _Plan:
+        statement = cast(ClauseElement, self.statement)
+        compiled: Any = statement.compile(dialect=dialect, column_keys=self.keys)
+        if "POSTCOMPILE" in compiled.string:
+            raise ValueError("Prepared statements take no expanding IN parameters")
+        fixed: dict[str, Any] = {}
+        for column in [*compiled.insert_prefetch, *compiled.update_prefetch]:
+            default = column.default if column in compiled.insert_prefetch else column.onupdate
+            if default is None or not default.is_scalar:
+                raise ValueError(f"pass a value for {column}: its default is computed in Python")
+            fixed[column.key] = default.arg
+        processors: dict[str, Callable[[Any], Any] | None] = {}
+        for bind, name in compiled.bind_names.items():
+            if name in processors:  # one name used twice (the same timestamp in two columns)
+                continue
+            if name not in fixed and not bind.required:
+                fixed[name] = bind.effective_value
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None and _is_timestamp(bind.type):
+                process = _shared_timestamp_processor(dialect, bind.type, process)
+            processors[name] = process
+            if process is not None and name in fixed:
+                fixed[name] = process(fixed[name])  # converted once here
+        for column in getattr(self.statement, "exported_columns", ()):
+            if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
+                raise ValueError(f"{column} needs its results converted: run it through SQLAlchemy")
+        positional = bool(dialect.positional)
+        names = list(compiled.positiontup) if positional else list(dict.fromkeys(processors))
+        slots = tuple((name, processors[name], fixed.get(name, _REQUIRED)) for name in names)
+        return _Plan(compiled.string, positional, slots)
+
+
+def _is_timestamp(type_: Any) -> bool:
+    return isinstance(type_, DateTime) or isinstance(
+        getattr(type_, "impl_instance", None), DateTime
+    )
+
+
+# One converter per dialect and timestamp type, shared by every prepared statement, remembering
+# the last value it converted: a message stores one timestamp in a dozen columns of five
+# statements, and on SQLite each conversion formats a string.
+_timestamp_processors: dict[tuple[str, str, type, str], Callable[[Any], Any]] = {}
+
+
+def _shared_timestamp_processor(
+    dialect: Dialect, type_: Any, process: Callable[[Any], Any]
+) -> Callable[[Any], Any]:
+    key = (dialect.name, dialect.driver, type(type_), repr(getattr(type_, "impl", type_)))
+    shared = _timestamp_processors.get(key)
+    if shared is None:
+        shared = _timestamp_processors.setdefault(key, _remember_last(process))
+    return shared
+
+
+def _remember_last(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process`` answering at once for the value it was last given (the same object).
+
+    Only for immutable values such as timestamps. The last pair is one tuple, so threads
+    sharing the converter never see a half-updated pair.
+    """
+    last: tuple[Any, Any] = (object(), None)
+
+    def run(value: Any) -> Any:
+        nonlocal last
+        given, result = last
+        if value is given:
+            return result
+        result = process(value)
+        last = (value, result)
+        return result
+
+    return run
