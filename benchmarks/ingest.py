@@ -29,8 +29,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +137,27 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
             time.sleep(0.1)
     proc.kill()
     raise SystemExit("the server did not start")
+
+
+def connections_per_process(port: int) -> str:
+    """The client connections each server process holds, e.g. "9/7" (Linux ``ss``; "?" without).
+
+    With keep-alive clients this split decides much of the figure: uvicorn's worker processes
+    share one listening socket, and the one that wakes first accepts a whole burst of new
+    connections, so 16 connections often land 12/4 or 14/2 and the busier process (one core at
+    most, for its GIL) sets the pace.
+    """
+    try:
+        out = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    counts = Counter(re.findall(r"pid=(\d+)", out))
+    return "/".join(str(n) for n in sorted(counts.values(), reverse=True)) or "?"
 
 
 def message(i: int, run: str) -> dict[str, Any]:
@@ -366,14 +389,21 @@ def run_engine(label: str, url: str, args: argparse.Namespace) -> None:
             )
         bench_ingest(port, token, 4, 200)  # warm-up
         for concurrency in (1, 16):
+            split: list[str] = []
+            probe = threading.Timer(
+                1.0, lambda found=split: found.append(connections_per_process(port))
+            )
+            probe.start()
             if args.client == "wrk":
                 result = bench_ingest_wrk(port, token, concurrency, args.seconds)
             else:
                 total = args.messages if concurrency > 1 else max(args.messages // 4, 200)
                 result = bench_ingest(port, token, concurrency, total)
+            probe.cancel()
             print(
                 f"{label:10s} ingest  c={concurrency:<3d} n={result.count:<6d} "
                 f"{result.summary()}  load {os.getloadavg()[0]:.2f}"
+                f"  connections per worker {split[0] if split else '?'}"
             )
         for concurrency in (1, 4):
             size = 100
