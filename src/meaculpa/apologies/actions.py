@@ -911,6 +911,25 @@ _AFFECTED_BY_OPEN_ERROR = Prepared(
 )
 
 
+def hurt_by_open_errors(session: Session, customer_ids: set[int]) -> set[int]:
+    """Those of ``customer_ids`` that an error not yet closed affected, in one query."""
+    if not customer_ids:
+        return set()
+    session.flush()
+    if len(customer_ids) == 1:
+        (only,) = customer_ids
+        hit = _AFFECTED_BY_OPEN_ERROR.first(session.connection(), {"customer_id": only})
+        return {only} if hit is not None else set()
+    return set(
+        session.scalars(
+            select(AffectedCustomer.customer_id)
+            .join(Error, Error.id == AffectedCustomer.error_id)
+            .where(AffectedCustomer.customer_id.in_(sorted(customer_ids)), Error.status != "closed")
+            .distinct()
+        )
+    )
+
+
 def link_inbound(
     session: Session, actor: Actor, *, message_id: int, case_id: int, customer_id: int
 ) -> list[ErrorCaseLink]:

@@ -11,25 +11,25 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from meaculpa.apologies.actions import link_inbound, note_bounce
+from meaculpa.apologies.actions import hurt_by_open_errors, link_inbound, note_bounce
 from meaculpa.core.audit import Actor
-from meaculpa.core.events import subscribe
+from meaculpa.core.events import subscribe, subscribe_many
 
 
-@subscribe("message.inbound")
-def link_case_to_error(
-    *,
-    session: Session,
-    actor: Actor,
-    message_id: int,
-    case_id: int,
-    customer_id: int,
-    new_customer: bool = False,
-    **_: Any,
-) -> None:
-    if new_customer:
-        return  # created with this message: no error can have touched them yet
-    link_inbound(session, actor, message_id=message_id, case_id=case_id, customer_id=customer_id)
+@subscribe_many("message.inbound")
+def link_cases_to_errors(session: Session, events: list[dict[str, Any]]) -> None:
+    # A customer created with the message cannot have been hurt by an error yet.
+    returning = [e for e in events if not e.get("new_customer")]
+    hurt = hurt_by_open_errors(session, {e["customer_id"] for e in returning})
+    for e in returning:
+        if e["customer_id"] in hurt:
+            link_inbound(
+                session,
+                e["actor"],
+                message_id=e["message_id"],
+                case_id=e["case_id"],
+                customer_id=e["customer_id"],
+            )
 
 
 @subscribe("email.bounced")

@@ -11,7 +11,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
@@ -71,6 +71,21 @@ async def awrite(db: Database, fn: Callable[[Session], T], *, retries: int = 4) 
     return await run_in_threadpool(write, db, fn, retries=retries)
 
 
+class GroupWork(Generic[T]):
+    """A write that a :class:`GroupWriter` can run together with the other writes of its class
+    queued at the same time, in one call of :meth:`run_group` (one statement a table for all of
+    them instead of one each). Called on its own, it runs as a group of one, so it can be
+    retried alone like any write function."""
+
+    def __call__(self, session: Session) -> T:
+        return type(self).run_group(session, [self])[0]
+
+    @classmethod
+    def run_group(cls, session: Session, works: list[Any]) -> list[T]:
+        """The answers to ``works`` (all of this class), in order."""
+        raise NotImplementedError
+
+
 class GroupWriter:
     """Group commit: write functions sent by concurrent requests share one transaction.
 
@@ -92,7 +107,8 @@ class GroupWriter:
     each function runs again on its own through :func:`write` (with its retries): the bad one
     fails alone and the others are stored. Functions must therefore be safe to run again, as
     :func:`write` already requires. Between two functions of a group the session is flushed and
-    emptied, so none sees another's ORM objects, only their rows.
+    emptied, so none sees another's ORM objects, only their rows. Consecutive
+    :class:`GroupWork` items of one class are handed to their ``run_group`` together.
     """
 
     def __init__(self, db: Database, *, max_batch: int = 32, idle_seconds: float = 2.0) -> None:
@@ -220,8 +236,17 @@ class GroupWriter:
             try:
                 results = []
                 with self.db.transaction() as session:
-                    for fn in fns:
-                        results.append(fn(session))
+                    start = 0
+                    while start < len(fns):
+                        kind = type(fns[start])
+                        end = start + 1
+                        if issubclass(kind, GroupWork):
+                            while end < len(fns) and type(fns[end]) is kind:
+                                end += 1
+                            results.extend(kind.run_group(session, fns[start:end]))
+                        else:
+                            results.append(fns[start](session))
+                        start = end
                         session.flush()
                         if len(session.identity_map):
                             session.expunge_all()

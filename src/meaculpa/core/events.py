@@ -77,11 +77,46 @@ def _rank(fn: Subscriber) -> int:
     )
 
 
-def publish(event: str, **kwargs: Any) -> None:
+def subscribe_many(event: str) -> Callable[[Subscriber], Subscriber]:
+    """Register a subscriber that takes several events at once: ``fn(session, events)``, with
+    ``events`` a list of the events' keyword arguments (``session`` left out). A writer that
+    stores many rows in one go (message ingestion) publishes them together with
+    :func:`publish_many`, and the subscriber can answer them in one query instead of one each.
+    :func:`publish` hands it a list of one."""
+
+    def register(fn: Subscriber) -> Subscriber:
+        fn._takes_many = True  # type: ignore[attr-defined]
+        return subscribe(event)(fn)
+
+    return register
+
+
+def _in_order(event: str) -> list[Subscriber]:
     _load()
     current = tuple(_subscribers.get(event, ()))
     cached = _ordered.get(event)
     if cached is None or cached[0] != current:
         cached = _ordered[event] = (current, sorted(current, key=_rank))
-    for fn in cached[1]:
-        fn(**kwargs)
+    return cached[1]
+
+
+def publish(event: str, **kwargs: Any) -> None:
+    for fn in _in_order(event):
+        if getattr(fn, "_takes_many", False):
+            fn(kwargs["session"], [{k: v for k, v in kwargs.items() if k != "session"}])
+        else:
+            fn(**kwargs)
+
+
+def publish_many(event: str, session: Any, events: list[dict[str, Any]]) -> None:
+    """Publish several events of one kind that a single change made. Each subscriber gets them
+    all before the next one runs: in one call if it was registered with
+    :func:`subscribe_many`, otherwise one call an event, in their order."""
+    if not events:
+        return
+    for fn in _in_order(event):
+        if getattr(fn, "_takes_many", False):
+            fn(session, events)
+        else:
+            for kwargs in events:
+                fn(session=session, **kwargs)

@@ -22,6 +22,7 @@ defaults only when they are constants (a callable default such as ``utcnow`` mus
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -57,6 +58,7 @@ class Prepared:
         self.keys = list(keys) if keys is not None else None
         self._plans: dict[tuple[str, str, str], _Plan] = {}
         self._last: tuple[Any, _Plan | None] = (None, None)  # (dialect, plan) used last
+        self._multi: dict[str, _MultiRow] = {}  # insert_rows' plans, by single-row SQL
 
     # -- running -----------------------------------------------------------------------------
 
@@ -110,6 +112,42 @@ class Prepared:
             raise self._wrap(conn, plan, args, exc, dbapi_conn, cursor) from exc
         finally:
             cursor.close()
+
+    def insert_rows(
+        self, conn: Connection, rows: Sequence[Params], *, returning: bool = False
+    ) -> list[Any]:
+        """One multi-row ``INSERT`` for all ``rows`` (an INSERT statement only).
+
+        With ``returning``, the first ``RETURNING`` column of each row (its integer primary
+        key), in the order of ``rows``: both databases hand out such keys in increasing order
+        within one statement, so the returned keys are sorted rather than trusted to come back
+        in order. Without it, any ``RETURNING`` the statement carries is left out.
+        """
+        if not rows:
+            return []
+        if self._observed(conn):
+            statement = cast(Any, self.statement)
+            result = conn.execute(statement.values([dict(r) for r in rows]))
+            return sorted(r[0] for r in result) if returning else []
+        plan, dbapi_conn = self._prepare(conn)
+        multi = self._multi.get(plan.sql)
+        if multi is None:
+            multi = self._multi[plan.sql] = _MultiRow.of(plan, conn.dialect)
+        found: list[Any] = []
+        for start in range(0, len(rows), multi.rows_per_statement):
+            chunk = rows[start : start + multi.rows_per_statement]
+            sql = multi.sql(len(chunk), returning)
+            args = multi.chunk_args(chunk)
+            cursor = dbapi_conn.cursor()
+            try:
+                cursor.execute(sql, args)
+                if returning:
+                    found.extend(sorted(r[0] for r in cursor.fetchall()))
+            except conn.dialect.loaded_dbapi.Error as exc:
+                raise self._wrap(conn, plan, args, exc, dbapi_conn, cursor) from exc
+            finally:
+                cursor.close()
+        return found
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -213,6 +251,106 @@ class Prepared:
         names = list(compiled.positiontup) if positional else list(dict.fromkeys(processors))
         slots = tuple((name, processors[name], fixed.get(name, _REQUIRED)) for name in names)
         return _Plan(compiled.string, positional, slots)
+
+
+_NAMED_PARAM = re.compile(r"%\((\w+)\)s")
+
+
+class _MultiRow:
+    """A single-row INSERT plan turned into multi-row ``VALUES`` lists (positional parameters
+    on both drivers: ``?`` for sqlite3, ``%s`` for psycopg)."""
+
+    def __init__(
+        self, head: str, group: str, tail: str, slots: tuple[Any, ...], names: list[str]
+    ) -> None:
+        self.head, self.group, self.tail = head, group, tail
+        self._slots = {slot[0]: slot for slot in slots}
+        self._order = [self._slots[name] for name in names]
+        # Both drivers take tens of thousands of parameters; stay well below.
+        self.rows_per_statement = max(1, 2000 // max(len(names), 1))
+        self._sql: dict[tuple[int, bool], str] = {}
+
+    @classmethod
+    def of(cls, plan: _Plan, dialect: Dialect) -> _MultiRow:
+        sql = plan.sql
+        if plan.positional:
+            names = [slot[0] for slot in plan.slots]
+        else:
+            names = _NAMED_PARAM.findall(sql)
+            sql = _NAMED_PARAM.sub("%s", sql)
+        if not sql.startswith("INSERT") or " VALUES (" not in sql:
+            raise ValueError("insert_rows takes an INSERT ... VALUES statement")
+        start = sql.index(" VALUES (") + len(" VALUES ")
+        depth = 0
+        for end in range(start, len(sql)):
+            depth += {"(": 1, ")": -1}.get(sql[end], 0)
+            if depth == 0:
+                break
+        head, group, tail = sql[:start], sql[start : end + 1], sql[end + 1 :]
+        if dialect.name == "postgresql" and not plan.positional:
+            casts = [part.strip() for part in group[1:-1].split(", ")]
+            if len(casts) == len(names) and all(c.startswith("%s::") for c in casts):
+                return _Unnest(head, casts, tail, plan.slots, names)
+        return cls(head, group, tail, plan.slots, names)
+
+    def sql(self, rows: int, returning: bool) -> str:
+        text = self._sql.get((rows, returning))
+        if text is None:
+            tail = self.tail if returning else self.tail.split(" RETURNING ", 1)[0]
+            if returning and " RETURNING " not in tail:
+                raise ValueError("the statement returns nothing")
+            text = self._sql[(rows, returning)] = self.head + ", ".join([self.group] * rows) + tail
+        return text
+
+    def chunk_args(self, rows: Sequence[Params]) -> list[Any]:
+        return [value for row in rows for value in self.args(row)]
+
+    def args(self, row: Params) -> list[Any]:
+        values = []
+        for name, process, carried in self._order:
+            if name in row:
+                value = row[name]
+                if process is not None:
+                    value = process(value)
+            elif carried is _REQUIRED:
+                raise InvalidRequestError(f"A value is required for bind parameter {name!r}")
+            else:
+                value = carried
+            values.append(value)
+        return values
+
+
+class _Unnest(_MultiRow):
+    """PostgreSQL: ``INSERT ... SELECT * FROM unnest(%s::INTEGER[], ...)``, one array a column.
+
+    The text is the same whatever the number of rows, so psycopg converts it once and the
+    server prepares it once; a ``VALUES`` list of many rows would be a new text each time, and
+    psycopg parses texts with more than 50 parameters again at every execution.
+    """
+
+    def __init__(
+        self, head: str, casts: list[str], tail: str, slots: tuple[Any, ...], names: list[str]
+    ) -> None:
+        # %b: arrays in binary, which psycopg writes without escaping every element.
+        arrays = ", ".join(f"%b{cast[2:]}[]" for cast in casts)
+        super().__init__(
+            head[: -len(" VALUES ")],
+            f" SELECT * FROM unnest({arrays})",  # noqa: S608 - casts compiled by SQLAlchemy
+            tail,
+            slots,
+            names,
+        )
+        self.rows_per_statement = 10_000
+
+    def sql(self, rows: int, returning: bool) -> str:
+        return super().sql(1, returning)
+
+    def chunk_args(self, rows: Sequence[Params]) -> list[Any]:
+        columns: list[list[Any]] = [[] for _ in self._order]
+        for row in rows:
+            for column, value in zip(columns, self.args(row), strict=True):
+                column.append(value)
+        return columns
 
 
 def _is_timestamp(type_: Any) -> bool:

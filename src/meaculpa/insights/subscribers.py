@@ -6,13 +6,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from meaculpa.core.events import subscribe
-from meaculpa.jobs.queue import enqueue_fast
+from meaculpa.core.events import subscribe_many
+from meaculpa.jobs.queue import enqueue_many_fast
 
 ANALYZE_MESSAGE = "insights.analyze_message"
 
 
-@subscribe("message.inbound")
-def analyze_inbound_message(*, session: Session, message_id: int, **_: Any) -> None:
+@subscribe_many("message.inbound")
+def analyze_inbound_messages(session: Session, events: list[dict[str, Any]]) -> None:
     """Queue the analysis in the ingestion transaction, so accepting a message stays fast."""
-    enqueue_fast(session, ANALYZE_MESSAGE, {"message_id": message_id}, max_attempts=3)
+    payloads = [{"message_id": e["message_id"]} for e in events]
+    enqueue_many_fast(session, ANALYZE_MESSAGE, payloads, max_attempts=3)

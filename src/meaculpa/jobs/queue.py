@@ -56,6 +56,28 @@ def enqueue_fast(
     )
 
 
+def enqueue_many_fast(
+    session: Session, kind: str, payloads: list[dict[str, Any]], *, max_attempts: int = 5
+) -> None:
+    """:func:`enqueue_fast` for several jobs of one kind, in one statement."""
+    now = utcnow()
+    _INSERT_JOB.insert_rows(
+        session.connection(),
+        [
+            {
+                "kind": kind,
+                "payload": payload,
+                "status": "queued",
+                "attempts": 0,
+                "max_attempts": max_attempts,
+                "run_after": now,
+                "created_at": now,
+            }
+            for payload in payloads
+        ],
+    )
+
+
 def enqueue_once(
     session: Session,
     kind: str,

@@ -13,7 +13,7 @@ from meaculpa.cases.models import Case
 from meaculpa.core.audit import AUDIT_ROW_KEYS, Actor, AuditEvent, audit_row, record
 from meaculpa.core.clock import as_utc, utcnow
 from meaculpa.core.enums import OPEN_STATUSES, CaseStatus, Direction
-from meaculpa.core.events import publish
+from meaculpa.core.events import publish, publish_many
 from meaculpa.core.html import html_to_text, sanitise_html
 from meaculpa.core.prepared import Prepared
 from meaculpa.customers.identity import display_name_from
@@ -70,6 +70,21 @@ _SEL_EXISTING = Prepared(
     select(Message.id, Message.case_id, Message.customer_id, Case.status)
     .join(Case, Case.id == Message.case_id)
     .where(Message.channel == bindparam("channel"), Message.external_id == bindparam("external_id"))
+)
+_SEL_STORED = (
+    select(
+        Message.id,
+        Message.case_id,
+        Message.customer_id,
+        Case.status,
+        Message.channel,
+        Message.external_id,
+    )
+    .join(Case, Case.id == Message.case_id)
+    .where(
+        Message.channel.in_(bindparam("channels", expanding=True)),
+        Message.external_id.in_(bindparam("external_ids", expanding=True)),
+    )
 )
 # Open statuses as plain comparisons: an IN list is expanded at every execution.
 _CASE_IS_OPEN = or_(*(Case.status == s for s in OPEN_STATUSES))
@@ -167,11 +182,11 @@ _SET_OWNER = Prepared(
     .where(_customer.c.id == bindparam("b_id"))
     .values(owner_id=bindparam("b_owner"), updated_at=bindparam("b_now"))
 )
-_TOUCH_CASE = Prepared(
+_TOUCH_CASES = Prepared(
     update(_case)
     .where(_case.c.id == bindparam("b_id"))
     .values(
-        message_count=_case.c.message_count + 1,
+        message_count=_case.c.message_count + bindparam("b_added"),
         last_message_at=bindparam("b_now"),
         updated_at=bindparam("b_now"),
         status=bindparam("b_status"),
@@ -184,15 +199,104 @@ def _message_dict(session: Session, message_id: int) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def _existing(session: Session, channel: str, external_id: str) -> IngestOutcome | None:
-    row = _SEL_EXISTING.first(
-        session.connection(), {"channel": channel, "external_id": external_id}
+@dataclass(frozen=True)
+class IngestItem:
+    """One inbound message to take, with who delivers it. ``thread_case_id``: see
+    :func:`do_ingest_message`."""
+
+    actor: Actor
+    data: InboundMessage
+    thread_case_id: int | None = None
+
+
+class _Key:
+    """A row's id, known once the group's rows are inserted; rows refer to it before."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, id: int | None = None) -> None:
+        self.id = id
+
+
+def _id(value: Any) -> Any:
+    return value.id if isinstance(value, _Key) else value
+
+
+class _CaseState:
+    """An open case a message of the group joins: stored, or opened by the group."""
+
+    __slots__ = ("added", "created", "key", "row", "status")
+
+    def __init__(self, key: _Key, status: str, row: dict[str, Any] | None = None) -> None:
+        self.key = key
+        self.status = status
+        self.row = row  # the row to insert, for a case the group opens
+        self.created = row is not None
+        self.added = 0  # messages of the group that joined a stored case
+
+
+class _CustomerState:
+    __slots__ = ("case", "key", "language", "owner_id", "rank")
+
+    def __init__(
+        self,
+        key: _Key,
+        rank: tuple[int, int],
+        language: str,
+        owner_id: int | None,
+        case: _CaseState | None,
+    ) -> None:
+        self.key = key
+        self.rank = rank  # stored customers by id, then those the group creates, in order
+        self.language = language
+        self.owner_id = owner_id
+        self.case = case  # the newest open case
+
+
+@dataclass
+class _Planned:
+    """What one message of the group does, with ids filled in after the inserts."""
+
+    item: IngestItem
+    customer: _CustomerState
+    case: _CaseState
+    message: dict[str, Any]
+    message_key: _Key
+    customer_created: bool
+    case_created: bool
+    woken: bool
+    audit: list[tuple[str, str, Any, dict[str, Any]]]  # verb, object type, object, after
+
+
+def _stored_messages(
+    session: Session, keys: set[tuple[str, str | None]]
+) -> dict[tuple[str, str | None], tuple[Any, ...]]:
+    """The messages already stored under these ``(channel, external_id)`` pairs."""
+    if not keys:
+        return {}
+    if len(keys) == 1:
+        ((channel, external_id),) = keys
+        row = _SEL_EXISTING.first(
+            session.connection(), {"channel": channel, "external_id": external_id}
+        )
+        return {(channel, external_id): row} if row is not None else {}
+    # Two IN lists rather than pairs: both databases then search the (channel, external_id)
+    # index; a pair list made SQLite scan the table.
+    rows = session.execute(
+        _SEL_STORED,
+        {
+            "channels": sorted({c for c, _ in keys}),
+            "external_ids": sorted({e for _, e in keys if e is not None}),
+        },
     )
-    if row is None:
-        return None
-    return IngestOutcome(
-        _message_dict(session, row[0]), Ref(row[1], row[3]), Ref(row[2]), created=False
-    )
+    return {(r[4], r[5]): tuple(r[:4]) for r in rows if (r[4], r[5]) in keys}
+
+
+def _identities_found(session: Session, values: list[str]) -> list[tuple[Any, ...]]:
+    conn = session.connection()
+    if len(values) == 1:
+        return _SEL_IDENTITY.all(conn, {"value": values[0]})
+    return [tuple(r) for r in conn.execute(_SEL_IDENTITIES, {"values": values})]
 
 
 def do_ingest_message(
@@ -204,172 +308,204 @@ def do_ingest_message(
     ``thread_case_id`` names the case a channel threaded the message to (an e-mail reply): it
     is used when that case is open and belongs to the customer found, never otherwise.
     """
-    channel = data.channel.value
-    if data.external_id:
-        existing = _existing(session, channel, data.external_id)
-        if existing is not None:
-            return existing
+    return do_ingest_messages(session, [IngestItem(actor, data, thread_case_id)])[0]
 
+
+def do_ingest_messages(session: Session, items: list[IngestItem]) -> list[IngestOutcome]:
+    """:func:`do_ingest_message` for several messages in one go, with the outcomes in order.
+
+    The result is what taking them one after another would give (a later message finds the
+    customer, identity or case an earlier one created, and a repeated ``external_id`` returns
+    the first), but each table gets one statement for the whole group instead of one a message.
+    """
     conn = session.connection()
     now = utcnow()
-    audit: list[dict[str, Any]] = []
-    pairs = list(dict.fromkeys((i.kind.value, i.value) for i in data.customer.identities))
-    wanted = set(pairs)
-    values = sorted({v for _, v in pairs})
-    found = (
-        _SEL_IDENTITY.all(conn, {"value": values[0]})
-        if len(values) == 1
-        else [tuple(r) for r in conn.execute(_SEL_IDENTITIES, {"values": values})]
+    stored = _stored_messages(
+        session,
+        {(i.data.channel.value, i.data.external_id) for i in items if i.data.external_id},
     )
-    matches = [m for m in found if (m[1], m[2]) in wanted]
-    case_id: int | None = None
-    case_status = CaseStatus.new.value
-    customer_created = False
-    if matches:
-        # Several customers can match when identities were split before; the oldest wins.
-        customer_id, _, _, customer_language, owner_id, latest_id, latest_status = matches[0]
-        known = {(m[1], m[2]) for m in matches}
-        new_pairs = [p for p in pairs if p not in known]
-        if new_pairs:
-            _INS_IDENTITY.run_many(
-                conn,
-                [
-                    {"customer_id": customer_id, "kind": k, "value": v, "created_at": now}
-                    for k, v in new_pairs
-                ],
+    values = sorted({x.value for i in items for x in i.data.customer.identities})
+    customers: dict[int, _CustomerState] = {}
+    owner_of: dict[tuple[str, str], _CustomerState] = {}
+    for customer_id, kind, value, language, owner_id, latest_id, latest_status in _identities_found(
+        session, values
+    ):
+        known = customers.get(customer_id)
+        if known is None:
+            newest = _CaseState(_Key(latest_id), latest_status) if latest_id is not None else None
+            known = customers[customer_id] = _CustomerState(
+                _Key(customer_id), (0, customer_id), language, owner_id, newest
             )
-            added = [f"{k}:{v}" for k, v in new_pairs]
-            audit.append(
-                audit_row(
-                    actor,
-                    "customer.identity.add",
-                    "customer",
-                    customer_id,
-                    at=now,
-                    after={"identities": added},
+        owner_of[(kind, value)] = known
+
+    outcomes: list[IngestOutcome | None] = [None] * len(items)
+    first_of: dict[tuple[str, str | None], int] = {}  # external id -> first message with it
+    repeats: list[tuple[int, int]] = []
+    planned: dict[int, _Planned] = {}
+    new_customers: list[tuple[dict[str, Any], _CustomerState]] = []
+    new_identities: list[tuple[dict[str, Any], _CustomerState]] = []
+    cases_by_id: dict[int, _CaseState] = {}
+    for position, item in enumerate(items):
+        data = item.data
+        channel = data.channel.value
+        if data.external_id:
+            ext = (channel, data.external_id)
+            row = stored.get(ext)
+            if row is not None:
+                outcomes[position] = IngestOutcome(
+                    _message_dict(session, row[0]), Ref(row[1], row[3]), Ref(row[2]), False
+                )
+                continue
+            if ext in first_of:
+                repeats.append((position, first_of[ext]))
+                continue
+            first_of[ext] = position
+        audit: list[tuple[str, str, Any, dict[str, Any]]] = []
+        pairs = list(dict.fromkeys((i.kind.value, i.value) for i in data.customer.identities))
+        matches = sorted(
+            {id(s): s for p in pairs if (s := owner_of.get(p))}.values(), key=lambda s: s.rank
+        )
+        customer_created = False
+        case: _CaseState | None = None
+        if matches:
+            # Several customers can match when identities were split before; the oldest wins.
+            customer = matches[0]
+            new_pairs = [p for p in pairs if p not in owner_of]
+            for kind, value in new_pairs:
+                new_identities.append(({"kind": kind, "value": value, "created_at": now}, customer))
+                owner_of[(kind, value)] = customer
+            if new_pairs:
+                audit.append(
+                    (
+                        "customer.identity.add",
+                        "customer",
+                        customer.key,
+                        {"identities": [f"{k}:{v}" for k, v in new_pairs]},
+                    )
+                )
+            if item.thread_case_id is not None and customer.key.id is not None:
+                threaded = conn.execute(
+                    _SEL_THREAD_CASE,
+                    {"case_id": item.thread_case_id, "customer_id": customer.key.id},
+                ).first()
+                if threaded is not None:
+                    case = cases_by_id.get(threaded[0])
+                    if case is None:
+                        newest = customer.case
+                        if newest is not None and newest.key.id == threaded[0]:
+                            case = newest
+                        else:
+                            case = _CaseState(_Key(threaded[0]), threaded[1])
+            if case is None:
+                case = customer.case
+        else:
+            default_language, default_tz = organisation_defaults(session)
+            language = data.customer.language or data.language
+            customer_language = language.value if language else default_language
+            # A new customer always opens a case: its owner becomes the customer's owner too.
+            owner_id = least_loaded_agent(session)
+            name = data.customer.name or display_name_from(*pairs[0])
+            customer = _CustomerState(
+                _Key(), (1, len(new_customers)), customer_language, owner_id, None
+            )
+            new_customers.append(
+                (
+                    {
+                        "name": name,
+                        "language": customer_language,
+                        "timezone": data.customer.timezone or default_tz,
+                        "owner_id": owner_id,
+                        "failures_count": 0,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
+                    customer,
                 )
             )
-        open_case = None
-        if thread_case_id is not None:
-            open_case = conn.execute(
-                _SEL_THREAD_CASE, {"case_id": thread_case_id, "customer_id": customer_id}
-            ).first()
-        if open_case is not None:
-            case_id, case_status = open_case
-        elif latest_id is not None:
-            case_id, case_status = latest_id, latest_status
-    else:
-        default_language, default_tz = organisation_defaults(session)
-        language = data.customer.language or data.language
-        customer_language = language.value if language else default_language
-        # A new customer always opens a case: its owner becomes the customer's owner too.
-        owner_id = least_loaded_agent(session)
-        name = data.customer.name or display_name_from(*pairs[0])
-        customer_id = _INS_CUSTOMER.scalar(
-            conn,
-            {
-                "name": name,
-                "language": customer_language,
-                "timezone": data.customer.timezone or default_tz,
-                "owner_id": owner_id,
-                "failures_count": 0,
-                "created_at": now,
-                "updated_at": now,
-            },
-        )
-        _INS_IDENTITY.run_many(
-            conn,
-            [
-                {"customer_id": customer_id, "kind": k, "value": v, "created_at": now}
-                for k, v in pairs
-            ],
-        )
-        customer_created = True
-        audit.append(
-            audit_row(
-                actor,
-                "customer.create",
-                "customer",
-                customer_id,
-                at=now,
-                after={
-                    "name": name,
-                    "language": customer_language,
-                    "identities": [f"{k}:{v}" for k, v in pairs],
-                },
+            for kind, value in pairs:
+                new_identities.append(({"kind": kind, "value": value, "created_at": now}, customer))
+                owner_of[(kind, value)] = customer
+            customer_created = True
+            audit.append(
+                (
+                    "customer.create",
+                    "customer",
+                    customer.key,
+                    {
+                        "name": name,
+                        "language": customer_language,
+                        "identities": [f"{k}:{v}" for k, v in pairs],
+                    },
+                )
             )
-        )
 
-    html = sanitise_html(data.html) if data.html else None
-    text = data.text or (html_to_text(html) if html else "")
-    case_created = case_id is None
-    if case_id is None:
-        if not customer_created:  # a new customer's owner was chosen with it
-            if (
-                owner_id is not None
-                and not conn.execute(_SEL_ACTIVE, {"user_id": owner_id}).scalar()
-            ):
-                owner_id = None
-            if owner_id is None:
-                owner_id = least_loaded_agent(session)
-                if owner_id is not None:
-                    _SET_OWNER.run(conn, {"b_id": customer_id, "b_owner": owner_id, "b_now": now})
-        case_language = data.language.value if data.language else customer_language
-        subject = (data.subject or " ".join(text.split())[:80])[:300]
-        case_id = _INS_CASE.scalar(
-            conn,
-            {
-                "customer_id": customer_id,
+        html = sanitise_html(data.html) if data.html else None
+        text = data.text or (html_to_text(html) if html else "")
+        case_created = case is None
+        woken = False
+        if case is None:
+            owner_id = customer.owner_id
+            if not customer_created:  # a new customer's owner was chosen with it
+                if (
+                    owner_id is not None
+                    and not conn.execute(_SEL_ACTIVE, {"user_id": owner_id}).scalar()
+                ):
+                    owner_id = None
+                if owner_id is None:
+                    owner_id = least_loaded_agent(session)
+                    if owner_id is not None:
+                        _SET_OWNER.run(
+                            conn, {"b_id": customer.key.id, "b_owner": owner_id, "b_now": now}
+                        )
+                        customer.owner_id = owner_id
+            case_language = data.language.value if data.language else customer.language
+            subject = (data.subject or " ".join(text.split())[:80])[:300]
+            case_row = {
+                "customer_id": customer.key,
                 "owner_id": owner_id,
                 "subject": subject,
                 "channel": channel,
                 "language": case_language,
                 "severity": "medium",
-                "status": case_status,
+                "status": CaseStatus.new.value,
                 "opened_at": now,
                 "last_message_at": now,
                 "updated_at": now,
                 "reopened_count": 0,
                 "message_count": 1,
-            },
-        )
-        audit.append(
-            audit_row(
-                actor,
-                "case.create",
-                "case",
-                case_id,
-                at=now,
-                after={
-                    "subject": subject,
-                    "channel": channel,
-                    "language": case_language,
-                    "severity": "medium",
-                    "status": case_status,
-                    "owner_id": owner_id,
-                    "customer_id": customer_id,
-                },
-            )
-        )
-    woken = False
-    if not case_created:
-        if case_status == CaseStatus.waiting_on_customer.value:
-            woken = True
-            case_status = CaseStatus.in_progress.value
+            }
+            case = customer.case = _CaseState(_Key(), CaseStatus.new.value, case_row)
             audit.append(
-                audit_row(
-                    actor, "case.update", "case", case_id, at=now, after={"status": case_status}
+                (
+                    "case.create",
+                    "case",
+                    case.key,
+                    {
+                        "subject": subject,
+                        "channel": channel,
+                        "language": case_language,
+                        "severity": "medium",
+                        "status": case.status,
+                        "owner_id": owner_id,
+                        "customer_id": customer.key,
+                    },
                 )
             )
-        _TOUCH_CASE.run(conn, {"b_id": case_id, "b_now": now, "b_status": case_status})
+        else:
+            if case.status == CaseStatus.waiting_on_customer.value:
+                woken = True
+                case.status = CaseStatus.in_progress.value
+                audit.append(("case.update", "case", case.key, {"status": case.status}))
+            if case.row is not None:
+                case.row["message_count"] += 1
+            else:
+                case.added += 1
+                cases_by_id[cast(int, case.key.id)] = case
 
-    attachments = [a.model_dump(mode="json") for a in data.attachments]
-    sent_at = data.sent_at or now
-    message_id = _INS_MESSAGE.scalar(
-        conn,
-        {
-            "case_id": case_id,
-            "customer_id": customer_id,
+        attachments = [a.model_dump(mode="json") for a in data.attachments]
+        message = {
+            "case_id": case.key,
+            "customer_id": customer.key,
             "direction": Direction.inbound.value,
             "channel": channel,
             "author_id": None,
@@ -378,71 +514,130 @@ def do_ingest_message(
             "html": html,
             "attachments": attachments,
             "external_id": data.external_id,
-            "sent_at": sent_at,
+            "sent_at": data.sent_at or now,
             "created_at": now,
-        },
+        }
+        message_key = _Key()
+        audit.append(
+            (
+                "message.create",
+                "message",
+                message_key,
+                {
+                    "case_id": case.key,
+                    "customer_id": customer.key,
+                    "direction": "inbound",
+                    "channel": channel,
+                    "external_id": data.external_id,
+                },
+            )
+        )
+        planned[position] = _Planned(
+            item,
+            customer,
+            case,
+            message,
+            message_key,
+            customer_created,
+            case_created,
+            woken,
+            audit,
+        )
+
+    # The rows, each table in one statement, parents before children.
+    ids = _INS_CUSTOMER.insert_rows(conn, [row for row, _ in new_customers], returning=True)
+    for (_, created), new_id in zip(new_customers, ids, strict=True):
+        created.key.id = new_id
+        created.rank = (0, new_id)
+    _INS_IDENTITY.insert_rows(
+        conn, [{**row, "customer_id": owner.key.id} for row, owner in new_identities]
     )
-    audit.append(
-        audit_row(
-            actor,
-            "message.create",
-            "message",
-            message_id,
-            at=now,
-            after={
-                "case_id": case_id,
-                "customer_id": customer_id,
-                "direction": "inbound",
-                "channel": channel,
-                "external_id": data.external_id,
-            },
-        )
+    new_cases = [p.case for p in planned.values() if p.case_created]
+    ids = _INS_CASE.insert_rows(
+        conn, [_resolved(c.row) for c in new_cases if c.row is not None], returning=True
     )
-    _INS_AUDIT.run_many(conn, audit)
-    if case_created:
-        publish(
-            "case.opened",
-            session=session,
-            actor=actor,
-            case_id=case_id,
-            new_customer=customer_created,
+    for opened, new_id in zip(new_cases, ids, strict=True):
+        opened.key.id = new_id
+        opened.row = None
+    _TOUCH_CASES.run_many(
+        conn,
+        [
+            {"b_id": c.key.id, "b_added": c.added, "b_now": now, "b_status": c.status}
+            for c in cases_by_id.values()
+        ],
+    )
+    plans = list(planned.values())
+    ids = _INS_MESSAGE.insert_rows(conn, [_resolved(p.message) for p in plans], returning=True)
+    for p, new_id in zip(plans, ids, strict=True):
+        p.message_key.id = new_id
+    _INS_AUDIT.insert_rows(
+        conn,
+        [
+            audit_row(p.item.actor, verb, kind, _id(obj), at=now, after=_resolved(after))
+            for p in plans
+            for verb, kind, obj, after in p.audit
+        ],
+    )
+
+    for position, p in planned.items():
+        message = _resolved(p.message)
+        message["id"] = p.message_key.id
+        message["sent_at"] = as_utc(p.message["sent_at"])
+        outcomes[position] = IngestOutcome(
+            message,
+            Ref(cast(int, p.case.key.id), p.case.status),
+            Ref(cast(int, p.customer.key.id)),
+            True,
+            p.customer_created,
+            p.case_created,
         )
-    if woken:
-        publish(
-            "case.status_changed",
-            session=session,
-            actor=actor,
-            case_id=case_id,
-            old=CaseStatus.waiting_on_customer.value,
-            new=case_status,
-        )
-    publish(
+    for position, first in repeats:
+        done = outcomes[first]
+        assert done is not None
+        outcomes[position] = IngestOutcome(done.message, done.case, done.customer, False)
+
+    publish_many(
+        "case.opened",
+        session,
+        [
+            {"actor": p.item.actor, "case_id": p.case.key.id, "new_customer": p.customer_created}
+            for p in plans
+            if p.case_created
+        ],
+    )
+    publish_many(
+        "case.status_changed",
+        session,
+        [
+            {
+                "actor": p.item.actor,
+                "case_id": p.case.key.id,
+                "old": CaseStatus.waiting_on_customer.value,
+                "new": CaseStatus.in_progress.value,
+            }
+            for p in plans
+            if p.woken
+        ],
+    )
+    publish_many(
         "message.inbound",
-        session=session,
-        actor=actor,
-        message_id=message_id,
-        case_id=case_id,
-        customer_id=customer_id,
-        new_customer=customer_created,
+        session,
+        [
+            {
+                "actor": p.item.actor,
+                "message_id": p.message_key.id,
+                "case_id": p.case.key.id,
+                "customer_id": p.customer.key.id,
+                "new_customer": p.customer_created,
+            }
+            for p in plans
+        ],
     )
-    message = {
-        "id": message_id,
-        "case_id": case_id,
-        "customer_id": customer_id,
-        "direction": Direction.inbound.value,
-        "channel": channel,
-        "author_id": None,
-        "subject": data.subject,
-        "text": text,
-        "html": html,
-        "attachments": attachments,
-        "external_id": data.external_id,
-        "sent_at": as_utc(sent_at),
-        "created_at": now,
-    }
-    return IngestOutcome(
-        message, Ref(case_id, case_status), Ref(customer_id), True, customer_created, case_created
-    )
+    return [o for o in outcomes if o is not None]
+
+
+def _resolved(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: _id(v) for k, v in row.items()}
 
 
 def do_add_reply(session: Session, actor: Actor, case: Case, data: ReplyIn) -> Message:

@@ -8,12 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from meaculpa.core.api import Cursor, Limit, agroup_write, awrite, paged
+from meaculpa.core.api import Cursor, GroupWork, Limit, agroup_write, awrite, paged
+from meaculpa.core.audit import Actor
 from meaculpa.core.deps import DB, ApiActor, ReadSession
 from meaculpa.core.enums import Direction
-from meaculpa.core.exceptions import Invalid
+from meaculpa.core.exceptions import Conflict, Invalid
 from meaculpa.core.pagination import decode_cursor
 from meaculpa.core.schemas import Page, StrictModel
 from meaculpa.messages import actions, queries
@@ -68,13 +70,65 @@ async def ingest_message(
     channel, or the same ``Idempotency-Key`` header, never creates a second message.
     """
 
-    def ingest(session: Session) -> tuple[int, dict[str, Any]]:
-        outcome = actions.do_ingest_message(session, actor, data)
-        return (201 if outcome.created else 200), _ingest_body(outcome)
-
-    # Concurrent deliveries share a transaction (group commit): see core.api.GroupWriter.
-    code, body = await agroup_write(db, await _idempotent(request, idempotency_key, ingest))
+    # Concurrent deliveries share a transaction and their statements: see core.api.GroupWriter.
+    key = idempotency_key
+    request_hash = hashlib.sha256(await request.body()).hexdigest() if key is not None else ""
+    code, body = await agroup_write(db, _Ingest(actor, data, key, request_hash))
     return JSONResponse(body, status_code=code)
+
+
+class _Ingest(GroupWork[tuple[int, dict[str, Any]]]):
+    """One ``POST /messages`` request, taken with the others that arrive at the same time."""
+
+    def __init__(
+        self, actor: Actor, data: InboundMessage, key: str | None, request_hash: str
+    ) -> None:
+        self.actor, self.data, self.key, self.request_hash = actor, data, key, request_hash
+
+    @classmethod
+    def run_group(cls, session: Session, works: list[Any]) -> list[tuple[int, dict[str, Any]]]:
+        answers: list[tuple[int, dict[str, Any]] | None] = [None] * len(works)
+        keys = [w.key for w in works if w.key is not None]
+        if len(set(keys)) < len(keys):
+            # The same key twice at once: one of them must wait for the other's answer.
+            raise Conflict("this Idempotency-Key is in use by a request still running")
+        if keys:
+            stored = {
+                r.key: r
+                for r in session.scalars(
+                    select(IdempotencyRecord).where(IdempotencyRecord.key.in_(keys))
+                )
+            }
+            for i, work in enumerate(works):
+                record = stored.get(work.key) if work.key is not None else None
+                if record is not None:
+                    answers[i] = _replayed(record, work.request_hash)
+        todo = [i for i, answer in enumerate(answers) if answer is None]
+        outcomes = actions.do_ingest_messages(
+            session, [actions.IngestItem(works[i].actor, works[i].data) for i in todo]
+        )
+        for i, outcome in zip(todo, outcomes, strict=True):
+            answer = answers[i] = (201 if outcome.created else 200), _ingest_body(outcome)
+            work = works[i]
+            if work.key is not None:
+                session.add(
+                    IdempotencyRecord(
+                        key=work.key,
+                        request_hash=work.request_hash,
+                        status_code=answer[0],
+                        response=answer[1],
+                    )
+                )
+        return [a for a in answers if a is not None]
+
+
+def _replayed(stored: IdempotencyRecord, request_hash: str) -> tuple[int, dict[str, Any]]:
+    if stored.request_hash != request_hash:
+        raise Invalid(
+            "this Idempotency-Key was already used with a different request",
+            field="Idempotency-Key",
+        )
+    return stored.status_code, stored.response
 
 
 async def _idempotent(
@@ -91,12 +145,7 @@ async def _idempotent(
     def run(session: Session) -> tuple[int, dict[str, Any]]:
         stored = session.get(IdempotencyRecord, key)
         if stored is not None:
-            if stored.request_hash != request_hash:
-                raise Invalid(
-                    "this Idempotency-Key was already used with a different request",
-                    field="Idempotency-Key",
-                )
-            return stored.status_code, stored.response
+            return _replayed(stored, request_hash)
         code, body = work(session)
         session.add(
             IdempotencyRecord(key=key, request_hash=request_hash, status_code=code, response=body)
@@ -140,10 +189,10 @@ async def ingest_batch(
     )
 
     def ingest(session: Session) -> tuple[int, dict[str, Any]]:
-        by_position: dict[int, dict[str, Any]] = {}
-        for i in order:
-            outcome = actions.do_ingest_message(session, actor, data.messages[i])
-            by_position[i] = _ingest_body(outcome)
+        outcomes = actions.do_ingest_messages(
+            session, [actions.IngestItem(actor, data.messages[i]) for i in order]
+        )
+        by_position = {i: _ingest_body(o) for i, o in zip(order, outcomes, strict=True)}
         results = [by_position[i] for i in range(len(data.messages))]
         created = sum(1 for r in results if r["created"])
         body = {"created": created, "duplicates": len(results) - created, "results": results}

@@ -11,16 +11,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from meaculpa.core.clock import utcnow
-from meaculpa.core.events import subscribe
-from meaculpa.jobs.queue import enqueue_fast
+from meaculpa.core.events import subscribe, subscribe_many
+from meaculpa.jobs.queue import enqueue_fast, enqueue_many_fast
 
 ASSIGN = "problems.assign"
 MAX_PAYLOAD_TEXT = 5000
 
 
-@subscribe("message.inbound")
-def group_inbound_message(*, session: Session, message_id: int, **_: Any) -> None:
-    enqueue_fast(session, ASSIGN, {"message_id": message_id}, max_attempts=3)
+@subscribe_many("message.inbound")
+def group_inbound_messages(session: Session, events: list[dict[str, Any]]) -> None:
+    payloads = [{"message_id": e["message_id"]} for e in events]
+    enqueue_many_fast(session, ASSIGN, payloads, max_attempts=3)
 
 
 @subscribe("survey.answered")
