@@ -67,10 +67,10 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 def _run_server(host: str, port: int, workers: int) -> None:
-    import uvicorn
+    from meaculpa.core.serving import serve as serve_app
 
     click.echo(f"meaculpa serving on http://{host}:{port}  (API docs: /api/v1/docs)")
-    uvicorn.run(
+    serve_app(
         "meaculpa.app:create_app",
         factory=True,
         host=host,
