@@ -1,15 +1,18 @@
 """Ingestion throughput and latency through real HTTP, and the inbox's first page.
 
-Starts ``uvicorn meaculpa.app:create_app`` on 127.0.0.1 against a fresh database, sends inbound
-messages from keep-alive connections at concurrency 1 and 16 (with ``wrk`` when it is
+Starts ``meaculpa serve --workers 2`` (or plain ``uvicorn --workers 2`` with ``--server uvicorn``)
+on 127.0.0.1 against a fresh database, fills it to 10,000 open cases and times the inbox's
+first page (the web page, signed in) and the API's first page of open cases; then sends
+inbound messages from keep-alive connections at concurrency 1 and 16 (with ``wrk`` when it is
 installed, a C load generator that leaves the two cores to the server; otherwise with the
-asyncio client of ``_http.py``), and prints messages/s with p50/p99 latency and the load
-average. Then fills the database to 10,000 open cases and times the inbox's first page
-(the web page, signed in) and the API's first page of open cases.
+asyncio client of ``_http.py``), and prints messages/s with p50/p99 latency, the load average,
+how the connections split between the worker processes, and the CPU time a message cost the
+server's processes, PostgreSQL's and the whole machine.
 
     python benchmarks/ingest.py                      # SQLite
     python benchmarks/ingest.py --postgres postgresql://postgres@127.0.0.1:5432/test
     python benchmarks/ingest.py --messages 4000 --workers 2 --client python
+    python benchmarks/ingest.py --parts ingest --server uvicorn   # single messages only
 
 Data set: synthetic bilingual messages generated here (no external data).
 """
@@ -100,7 +103,7 @@ def server_flavour() -> str:
     return ", ".join(options[1::2]) if options else "asyncio loop, h11"
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, workers: int, kind: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "MEACULPA_DATABASE_URL": url,
@@ -108,8 +111,23 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
         "MEACULPA_SECRET_KEY": "b" * 40,
         "MEACULPA_EMBEDDED_WORKER": "false",
     }
-    proc = subprocess.Popen(
-        [
+    if kind == "meaculpa":
+        # What a user runs: `meaculpa serve`, whose supervisor hands each connection to the
+        # worker process holding the fewest (core.serving).
+        command = [
+            sys.executable,
+            "-c",
+            "from meaculpa.cli import main; main()",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ]
+    else:
+        command = [
             sys.executable,
             "-m",
             "uvicorn",
@@ -125,9 +143,8 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
             "--log-level",
             "warning",
             "--no-access-log",
-        ],
-        env=env,
-    )
+        ]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -158,6 +175,73 @@ def connections_per_process(port: int) -> str:
         return "?"
     counts = Counter(re.findall(r"pid=(\d+)", out))
     return "/".join(str(n) for n in sorted(counts.values(), reverse=True)) or "?"
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):  # children of every thread
+        try:
+            found += (task / "children").read_text().split()
+        except OSError:
+            continue
+    pids = [int(p) for p in found]
+    return pids + [g for c in pids for g in _children(c)]
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def _machine_busy() -> float:
+    """CPU seconds all cores spent busy since boot (Linux /proc/stat)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0.0
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return (sum(values[:8]) - idle) / _TICK
+
+
+class CpuMeter:
+    """CPU time spent during a run by the server's processes, by PostgreSQL's (all of them:
+    its backends and background writers) and by the whole machine, the load generator
+    included. Per message it depends far less on the host's other work than messages/s."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+
+    def snapshot(self) -> tuple[float, float, float]:
+        server = sum(_proc_cpu(p) for p in [self.server_pid, *_children(self.server_pid)])
+        postgres = sum(_proc_cpu(p) for p in _postgres_pids())
+        return server, postgres, _machine_busy()
+
+    @staticmethod
+    def per_message(before: tuple[float, ...], after: tuple[float, ...], n: int) -> str:
+        if not n:
+            return ""
+        server, postgres, machine = ((a - b) * 1000 / n for a, b in zip(after, before, strict=True))
+        pg = f" postgres {postgres:.2f}" if postgres > 0.005 else ""
+        return f"  CPU ms/msg: server {server:.2f}{pg} machine {machine:.2f}"
 
 
 def message(i: int, run: str) -> dict[str, Any]:
@@ -372,11 +456,11 @@ async def login_cookie(port: int) -> str:
 def run_engine(label: str, url: str, args: argparse.Namespace) -> None:
     db, token = prepare(url)
     port = free_port()
-    server = start_server(url, port, args.workers)
+    server = start_server(url, port, args.workers, args.server)
     try:
         # The inbox first, on exactly 10,000 open cases; then ingestion on top of them.
         filled = fill_open_cases(db, 10_000)
-        timings = asyncio.run(time_pages(port, token, args.repeat))
+        timings = asyncio.run(time_pages(port, token, args.repeat)) if "inbox" in args.parts else {}
         for name, values in timings.items():
             if not values:
                 print(f"{label:10s} inbox {name}: not measured (no login page)")
@@ -388,24 +472,27 @@ def run_engine(label: str, url: str, args: argparse.Namespace) -> None:
                 f"  over {len(ms)} requests"
             )
         bench_ingest(port, token, 4, 200)  # warm-up
-        for concurrency in (1, 16):
+        for concurrency in (1, 16) if "ingest" in args.parts else ():
             split: list[str] = []
             probe = threading.Timer(
                 1.0, lambda found=split: found.append(connections_per_process(port))
             )
             probe.start()
+            meter = CpuMeter(server.pid)
+            before = meter.snapshot()
             if args.client == "wrk":
                 result = bench_ingest_wrk(port, token, concurrency, args.seconds)
             else:
                 total = args.messages if concurrency > 1 else max(args.messages // 4, 200)
                 result = bench_ingest(port, token, concurrency, total)
+            cpu = meter.per_message(before, meter.snapshot(), result.count)
             probe.cancel()
             print(
                 f"{label:10s} ingest  c={concurrency:<3d} n={result.count:<6d} "
                 f"{result.summary()}  load {os.getloadavg()[0]:.2f}"
-                f"  connections per worker {split[0] if split else '?'}"
+                f"  connections per worker {split[0] if split else '?'}{cpu}"
             )
-        for concurrency in (1, 4):
+        for concurrency in (1, 4) if "batch" in args.parts else ():
             size = 100
             result = bench_batch(port, token, concurrency, args.messages * 2, size)
             print(
@@ -426,6 +513,17 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=4000)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument(
+        "--parts",
+        default="inbox,ingest,batch",
+        help="what to measure, comma-separated: inbox, ingest (single messages), batch",
+    )
+    parser.add_argument(
+        "--server",
+        choices=("meaculpa", "uvicorn"),
+        default="meaculpa",
+        help="`meaculpa serve` (connections handed out evenly) or plain `uvicorn --workers`",
+    )
     parser.add_argument(
         "--client",
         choices=("auto", "wrk", "python"),
@@ -450,7 +548,8 @@ def main() -> None:
         else "asyncio keep-alive (Python)"
     )
     print(
-        f"server: uvicorn, {args.workers} worker processes, {server_flavour()}; "
+        f"server: {'meaculpa serve' if args.server == 'meaculpa' else 'uvicorn'}, "
+        f"{args.workers} worker processes, {server_flavour()}; "
         f"client for single messages: {client}; batches: asyncio keep-alive; same machine"
     )
     print("data: synthetic es/en messages (60% es), half from returning customers")
