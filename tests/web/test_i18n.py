@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from babel.dates import format_timedelta
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
@@ -109,6 +111,27 @@ def test_dates_and_ages_follow_the_language():
     assert "mar" in format_datetime(now, "es", "Europe/Madrid").lower()
     assert "13:00" in format_datetime(now, "es", "Europe/Madrid")  # shown in local time
     assert "Mar" in format_datetime(now, "en", "Europe/Madrid")
+
+
+def test_remembered_durations_read_as_babel_writes_them():
+    """Ages and "ago" texts are remembered by unit and rounded value: whatever the duration,
+    the text is the one Babel's format_timedelta gives for it."""
+    rnd = random.Random(7)
+    now = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
+    spans = (120, 7_200, 3 * 86_400, 400 * 86_400, 3_000 * 86_400)
+    for language in ("es", "en"):
+        for _ in range(1500):
+            delta = timedelta(seconds=rnd.uniform(0, rnd.choice(spans)))
+            assert format_ago(now - delta, language, now) == format_timedelta(
+                -delta, granularity="minute", locale=language, add_direction=True, format="long"
+            )
+            assert format_ago(now + delta, language, now) == format_timedelta(
+                delta, granularity="minute", locale=language, add_direction=True, format="long"
+            )
+            age = delta if delta >= timedelta(minutes=1) else timedelta(minutes=1)
+            assert format_age(now - delta, language, now) == format_timedelta(
+                age, granularity="minute", locale=language, format="long"
+            )
 
 
 def _extracted_ids() -> set[object]:

@@ -7,7 +7,9 @@ Routes stay thin: a GET reads through ``queries`` and calls :func:`render`; a PO
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
@@ -16,6 +18,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
+from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from meaculpa import __version__
@@ -263,6 +266,32 @@ def _label(context: Context, kind: str, value: str | None) -> str:
     return translations(_lang(context)).gettext(label_id(kind, value))
 
 
+@lru_cache(maxsize=len(LANGUAGES))
+def _language_callables(lang: str) -> dict[str, Callable[..., str]]:
+    """``_``, ``gettext``, ``ngettext`` and ``label`` bound to one language, for the pages of a
+    request in that language.
+
+    The environment's own (above) find the language in the template context, so Jinja passes
+    them the context, and a call inside a loop first builds a derived context: on an inbox of
+    50 rows that was a fifth of the page's time. These take no context and behave as Jinja's
+    new-style gettext on an autoescaped page: the translation is markup, its ``%(name)s``
+    values are escaped into it, and ``ngettext`` is given ``num``.
+    """
+    tr = translations(lang)
+
+    def gettext(message: str, **variables: Any) -> str:
+        return Markup(tr.gettext(message)) % variables  # noqa: S704 - our own catalogs
+
+    def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+        variables.setdefault("num", num)
+        return Markup(tr.ngettext(singular, plural, num)) % variables  # noqa: S704 - ours
+
+    def label(kind: str, value: str | None) -> str:
+        return tr.gettext(label_id(kind, value))
+
+    return {"_": gettext, "gettext": gettext, "ngettext": ngettext, "label": label}
+
+
 @pass_context
 def _datetime(context: Context, value: Any, fmt: str = "medium") -> str:
     return format_datetime(value, _lang(context), context.get("timezone"), fmt)
@@ -294,6 +323,8 @@ def build_templates() -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates are part of the installed package: no file-time check at every render.
+        auto_reload=False,
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         _gettext, _ngettext, newstyle=True
@@ -338,6 +369,8 @@ def render(
         "flashes": [] if partial else pop_flashes(request),
         "here": current_path(request),
     }
+    if template.endswith(".html"):  # autoescaped, as _language_callables expects
+        values.update(_language_callables(lang))
     values.update(context or {})
     html = env.get_template(template).render(values)
     return HTMLResponse(html, status_code=status_code, headers=headers)
