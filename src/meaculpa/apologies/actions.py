@@ -911,6 +911,17 @@ _AFFECTED_BY_OPEN_ERROR = Prepared(
 )
 
 
+_HURT_BY_OPEN_ERRORS = (
+    select(AffectedCustomer.customer_id)
+    .join(Error, Error.id == AffectedCustomer.error_id)
+    .where(
+        AffectedCustomer.customer_id.in_(bindparam("ids", expanding=True)),
+        Error.status != "closed",
+    )
+    .distinct()
+)
+
+
 def hurt_by_open_errors(session: Session, customer_ids: set[int]) -> set[int]:
     """Those of ``customer_ids`` that an error not yet closed affected, in one query."""
     if not customer_ids:
@@ -920,14 +931,8 @@ def hurt_by_open_errors(session: Session, customer_ids: set[int]) -> set[int]:
         (only,) = customer_ids
         hit = _AFFECTED_BY_OPEN_ERROR.first(session.connection(), {"customer_id": only})
         return {only} if hit is not None else set()
-    return set(
-        session.scalars(
-            select(AffectedCustomer.customer_id)
-            .join(Error, Error.id == AffectedCustomer.error_id)
-            .where(AffectedCustomer.customer_id.in_(sorted(customer_ids)), Error.status != "closed")
-            .distinct()
-        )
-    )
+    rows = session.connection().execute(_HURT_BY_OPEN_ERRORS, {"ids": sorted(customer_ids)})
+    return {row[0] for row in rows}
 
 
 def link_inbound(

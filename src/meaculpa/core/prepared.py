@@ -133,6 +133,8 @@ class Prepared:
         multi = self._multi.get(plan.sql)
         if multi is None:
             multi = self._multi[plan.sql] = _MultiRow.of(plan, conn.dialect)
+        if multi.unnest is not None and len(rows) * multi.width > _FEW_PARAMETERS:
+            multi = multi.unnest
         found: list[Any] = []
         for start in range(0, len(rows), multi.rows_per_statement):
             chunk = rows[start : start + multi.rows_per_statement]
@@ -254,6 +256,9 @@ class Prepared:
 
 
 _NAMED_PARAM = re.compile(r"%\((\w+)\)s")
+# psycopg remembers the conversion of statements with at most 50 parameters and converts
+# longer ones again at every execution; up to that many, a VALUES list is the cheaper form.
+_FEW_PARAMETERS = 50
 
 
 class _MultiRow:
@@ -267,8 +272,11 @@ class _MultiRow:
         self._slots = {slot[0]: slot for slot in slots}
         self._order = [self._slots[name] for name in names]
         # Both drivers take tens of thousands of parameters; stay well below.
+        self.width = len(names)
         self.rows_per_statement = max(1, 2000 // max(len(names), 1))
         self._sql: dict[tuple[int, bool], str] = {}
+        # PostgreSQL: the unnest form, for more rows than a short VALUES list holds well.
+        self.unnest: _MultiRow | None = None
 
     @classmethod
     def of(cls, plan: _Plan, dialect: Dialect) -> _MultiRow:
@@ -287,11 +295,12 @@ class _MultiRow:
             if depth == 0:
                 break
         head, group, tail = sql[:start], sql[start : end + 1], sql[end + 1 :]
+        multi = cls(head, group, tail, plan.slots, names)
         if dialect.name == "postgresql" and not plan.positional:
             casts = [part.strip() for part in group[1:-1].split(", ")]
             if len(casts) == len(names) and all(c.startswith("%s::") for c in casts):
-                return _Unnest(head, casts, tail, plan.slots, names)
-        return cls(head, group, tail, plan.slots, names)
+                multi.unnest = _Unnest(head, casts, tail, plan.slots, names)
+        return multi
 
     def sql(self, rows: int, returning: bool) -> str:
         text = self._sql.get((rows, returning))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
 
@@ -59,23 +61,46 @@ def enqueue_fast(
 def enqueue_many_fast(
     session: Session, kind: str, payloads: list[dict[str, Any]], *, max_attempts: int = 5
 ) -> None:
-    """:func:`enqueue_fast` for several jobs of one kind, in one statement."""
+    """:func:`enqueue_fast` for several jobs of one kind, in one statement (or, inside
+    :func:`jobs_together`, in that block's one statement)."""
     now = utcnow()
-    _INSERT_JOB.insert_rows(
-        session.connection(),
-        [
-            {
-                "kind": kind,
-                "payload": payload,
-                "status": "queued",
-                "attempts": 0,
-                "max_attempts": max_attempts,
-                "run_after": now,
-                "created_at": now,
-            }
-            for payload in payloads
-        ],
-    )
+    rows = [
+        {
+            "kind": kind,
+            "payload": payload,
+            "status": "queued",
+            "attempts": 0,
+            "max_attempts": max_attempts,
+            "run_after": now,
+            "created_at": now,
+        }
+        for payload in payloads
+    ]
+    pending = session.info.get(_PENDING_JOBS)
+    if pending is not None:
+        pending.extend(rows)
+    else:
+        _INSERT_JOB.insert_rows(session.connection(), rows)
+
+
+_PENDING_JOBS = "meaculpa.pending_jobs"
+
+
+@contextmanager
+def jobs_together(session: Session) -> Iterator[None]:
+    """Jobs queued by :func:`enqueue_many_fast` within the block (by several subscribers of
+    one event, say) are inserted together when it ends, in one statement. Nothing inside may
+    expect to read them back before then."""
+    if _PENDING_JOBS in session.info:  # already inside such a block: it inserts them
+        yield
+        return
+    pending: list[dict[str, Any]] = []
+    session.info[_PENDING_JOBS] = pending
+    try:
+        yield
+    finally:
+        del session.info[_PENDING_JOBS]
+    _INSERT_JOB.insert_rows(session.connection(), pending)
 
 
 def enqueue_once(

@@ -18,6 +18,7 @@ from meaculpa.core.html import html_to_text, sanitise_html
 from meaculpa.core.prepared import Prepared
 from meaculpa.customers.identity import display_name_from
 from meaculpa.customers.models import Customer, CustomerIdentity
+from meaculpa.jobs.queue import jobs_together
 from meaculpa.messages.models import Message
 from meaculpa.messages.schemas import InboundMessage, ReplyIn
 
@@ -282,7 +283,7 @@ def _stored_messages(
         return {(channel, external_id): row} if row is not None else {}
     # Two IN lists rather than pairs: both databases then search the (channel, external_id)
     # index; a pair list made SQLite scan the table.
-    rows = session.execute(
+    rows = session.connection().execute(  # Core, not the ORM: plain rows are all we need
         _SEL_STORED,
         {
             "channels": sorted({c for c, _ in keys}),
@@ -619,20 +620,21 @@ def do_ingest_messages(session: Session, items: list[IngestItem]) -> list[Ingest
             if p.woken
         ],
     )
-    publish_many(
-        "message.inbound",
-        session,
-        [
-            {
-                "actor": p.item.actor,
-                "message_id": p.message_key.id,
-                "case_id": p.case.key.id,
-                "customer_id": p.customer.key.id,
-                "new_customer": p.customer_created,
-            }
-            for p in plans
-        ],
-    )
+    with jobs_together(session):  # the analysis and grouping jobs, in one statement
+        publish_many(
+            "message.inbound",
+            session,
+            [
+                {
+                    "actor": p.item.actor,
+                    "message_id": p.message_key.id,
+                    "case_id": p.case.key.id,
+                    "customer_id": p.customer.key.id,
+                    "new_customer": p.customer_created,
+                }
+                for p in plans
+            ],
+        )
     return [o for o in outcomes if o is not None]
 
 
