@@ -258,3 +258,41 @@ def test_insert_rows_returns_keys_in_row_order(db):
     assert any(sql.startswith("INSERT INTO customer") for sql in seen)
     with db.reading() as s:
         assert [s.get(Customer, i).failures_count for i in more] == [0, 1, 2]
+
+
+def test_a_batch_that_lost_a_race_is_taken_again_one_by_one(client, db, agent, monkeypatch):
+    """The batch endpoint stores a batch as one group; when a concurrent writer wins a race
+    (the unique index on identities says so), the next attempt takes the messages one by one."""
+    from sqlalchemy.exc import IntegrityError
+
+    from meaculpa.messages import api
+
+    real = actions.do_ingest_messages
+    sizes: list[int] = []
+
+    def racing(session: Any, items: list[Any]) -> Any:
+        sizes.append(len(items))
+        if len(sizes) == 1:
+            real(session, items)  # rows written, then the race is lost: all rolled back
+            raise IntegrityError("INSERT INTO customer_identity", {}, Exception("duplicate"))
+        return real(session, items)
+
+    monkeypatch.setattr(api.actions, "do_ingest_messages", racing)
+    batch = {
+        "messages": [
+            {
+                "channel": "web",
+                "external_id": f"race-{i}",
+                "text": f"mensaje {i}",
+                "customer": {"identities": [{"kind": "email", "value": f"r{i % 2}@example.com"}]},
+            }
+            for i in range(3)
+        ]
+    }
+    r = client.post("/api/v1/messages/batch", json=batch, headers=agent.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == 3
+    assert sizes == [3, 1, 1, 1]
+    with db.reading() as s:
+        assert len(list(s.scalars(select(Message).where(Message.channel == "web")))) == 3
+        assert len(list(s.scalars(select(Customer)))) == 2
