@@ -111,21 +111,11 @@ def start_server(url: str, port: int, workers: int, kind: str) -> subprocess.Pop
         "MEACULPA_SECRET_KEY": "b" * 40,
         "MEACULPA_EMBEDDED_WORKER": "false",
     }
+    where = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     if kind == "meaculpa":
         # What a user runs: `meaculpa serve`, whose supervisor hands each connection to the
         # worker process holding the fewest (core.serving).
-        command = [
-            sys.executable,
-            "-c",
-            "from meaculpa.cli import main; main()",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ]
+        command = [sys.executable, "-c", "from meaculpa.cli import main; main()", "serve", *where]
     else:
         command = [
             sys.executable,
@@ -133,12 +123,7 @@ def start_server(url: str, port: int, workers: int, kind: str) -> subprocess.Pop
             "uvicorn",
             "meaculpa.app:create_app",
             "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
+            *where,
             *server_options(),
             "--log-level",
             "warning",

@@ -49,6 +49,23 @@ class _Plan:
 _REQUIRED = object()
 
 
+def _slot_values(slots: Iterable[tuple[str, Any, Any]], params: Params) -> list[Any]:
+    """The driver's values for ``slots``: each given parameter converted, or the value the
+    statement carries itself."""
+    values = []
+    for name, process, carried in slots:
+        if name in params:
+            value = params[name]
+            if process is not None:
+                value = process(value)
+        elif carried is _REQUIRED:
+            raise InvalidRequestError(f"A value is required for bind parameter {name!r}")
+        else:
+            value = carried
+        values.append(value)
+    return values
+
+
 class Prepared:
     """A Core statement run on the DBAPI cursor. ``keys``: the columns an INSERT or UPDATE
     without ``.values()`` is given (as for :meth:`Insert.compile`'s ``column_keys``)."""
@@ -191,17 +208,7 @@ class Prepared:
 
     @staticmethod
     def _args(plan: _Plan, params: Params) -> Any:
-        values = []
-        for name, process, carried in plan.slots:
-            if name in params:
-                value = params[name]
-                if process is not None:
-                    value = process(value)
-            elif carried is _REQUIRED:
-                raise InvalidRequestError(f"A value is required for bind parameter {name!r}")
-            else:
-                value = carried
-            values.append(value)
+        values = _slot_values(plan.slots, params)
         if plan.positional:
             return tuple(values)
         return {slot[0]: value for slot, value in zip(plan.slots, values, strict=True)}
@@ -315,18 +322,7 @@ class _MultiRow:
         return [value for row in rows for value in self.args(row)]
 
     def args(self, row: Params) -> list[Any]:
-        values = []
-        for name, process, carried in self._order:
-            if name in row:
-                value = row[name]
-                if process is not None:
-                    value = process(value)
-            elif carried is _REQUIRED:
-                raise InvalidRequestError(f"A value is required for bind parameter {name!r}")
-            else:
-                value = carried
-            values.append(value)
-        return values
+        return _slot_values(self._order, row)
 
 
 class _Unnest(_MultiRow):

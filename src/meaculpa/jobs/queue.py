@@ -42,20 +42,22 @@ _INSERT_JOB = Prepared(
 def enqueue_fast(
     session: Session, kind: str, payload: dict[str, Any], *, max_attempts: int = 5
 ) -> None:
-    """:func:`enqueue` without the ORM, for hot paths (one per ingested message)."""
-    now = utcnow()
-    _INSERT_JOB.run(
-        session.connection(),
-        {
-            "kind": kind,
-            "payload": payload,
-            "status": "queued",
-            "attempts": 0,
-            "max_attempts": max_attempts,
-            "run_after": now,
-            "created_at": now,
-        },
-    )
+    """:func:`enqueue` without the ORM, for hot paths."""
+    _INSERT_JOB.run(session.connection(), _job_row(kind, payload, max_attempts, utcnow()))
+
+
+def _job_row(
+    kind: str, payload: dict[str, Any], max_attempts: int, now: datetime
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "payload": payload,
+        "status": "queued",
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "run_after": now,
+        "created_at": now,
+    }
 
 
 def enqueue_many_fast(
@@ -64,18 +66,7 @@ def enqueue_many_fast(
     """:func:`enqueue_fast` for several jobs of one kind, in one statement (or, inside
     :func:`jobs_together`, in that block's one statement)."""
     now = utcnow()
-    rows = [
-        {
-            "kind": kind,
-            "payload": payload,
-            "status": "queued",
-            "attempts": 0,
-            "max_attempts": max_attempts,
-            "run_after": now,
-            "created_at": now,
-        }
-        for payload in payloads
-    ]
+    rows = [_job_row(kind, payload, max_attempts, now) for payload in payloads]
     pending = session.info.get(_PENDING_JOBS)
     if pending is not None:
         pending.extend(rows)
