@@ -62,21 +62,23 @@ def connections_by_process(port: int, pids: list[int]) -> dict[int, int]:
             local_port = int(fields[1].rsplit(":", 1)[1], 16)
             if local_port == port and fields[3] == "01":  # 01: established
                 inodes.add(fields[9])
-    counts = {}
-    for pid in pids:
-        held = 0
-        try:
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                try:
-                    target = os.readlink(fd)
-                except OSError:
-                    continue
-                if target.startswith("socket:[") and target[8:-1] in inodes:
-                    held += 1
-        except OSError:
-            pass
-        counts[pid] = held
-    return counts
+    return {pid: len(socket_inodes(pid) & inodes) for pid in pids}
+
+
+def socket_inodes(pid: int) -> set[str]:
+    """The inodes of the sockets process ``pid`` holds open."""
+    found = set()
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                found.add(target[8:-1])
+    except OSError:
+        pass
+    return found
 
 
 def wait_until(check: Any, seconds: float = 20.0) -> Any:
@@ -175,14 +177,7 @@ def _held_by(port: int, conn: http.client.HTTPConnection, pid: int) -> bool:
         remote = int(fields[2].rsplit(":", 1)[1], 16)
         if local == port and remote == client_port:
             server_inodes.add(fields[9])
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:[") and target[8:-1] in server_inodes:
-            return True
-    return False
+    return bool(socket_inodes(pid) & server_inodes)
 
 
 def test_a_dead_worker_is_replaced_and_sigterm_stops_all(served):
