@@ -276,10 +276,10 @@ class _MultiRow:
         self, head: str, group: str, tail: str, slots: tuple[Any, ...], names: list[str]
     ) -> None:
         self.head, self.group, self.tail = head, group, tail
-        self._slots = {slot[0]: slot for slot in slots}
-        self._order = [self._slots[name] for name in names]
-        # Both drivers take tens of thousands of parameters; stay well below.
+        by_name = {slot[0]: slot for slot in slots}
+        self._order = [by_name[name] for name in names]
         self.width = len(names)
+        # Both drivers take tens of thousands of parameters; stay well below.
         self.rows_per_statement = max(1, 2000 // max(len(names), 1))
         self._sql: dict[tuple[int, bool], str] = {}
         # PostgreSQL: the unnest form, for more rows than a short VALUES list holds well.

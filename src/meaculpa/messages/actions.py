@@ -226,13 +226,12 @@ def _id(value: Any) -> Any:
 class _CaseState:
     """An open case a message of the group joins: stored, or opened by the group."""
 
-    __slots__ = ("added", "created", "key", "row", "status")
+    __slots__ = ("added", "key", "row", "status")
 
     def __init__(self, key: _Key, status: str, row: dict[str, Any] | None = None) -> None:
         self.key = key
         self.status = status
         self.row = row  # the row to insert, for a case the group opens
-        self.created = row is not None
         self.added = 0  # messages of the group that joined a stored case
 
 
@@ -549,7 +548,6 @@ def do_ingest_messages(session: Session, items: list[IngestItem]) -> list[Ingest
     ids = _INS_CUSTOMER.insert_rows(conn, [row for row, _ in new_customers], returning=True)
     for (_, created), new_id in zip(new_customers, ids, strict=True):
         created.key.id = new_id
-        created.rank = (0, new_id)
     _INS_IDENTITY.insert_rows(
         conn, [{**row, "customer_id": owner.key.id} for row, owner in new_identities]
     )
@@ -559,7 +557,6 @@ def do_ingest_messages(session: Session, items: list[IngestItem]) -> list[Ingest
     )
     for opened, new_id in zip(new_cases, ids, strict=True):
         opened.key.id = new_id
-        opened.row = None
     _TOUCH_CASES.run_many(
         conn,
         [
@@ -568,9 +565,11 @@ def do_ingest_messages(session: Session, items: list[IngestItem]) -> list[Ingest
         ],
     )
     plans = list(planned.values())
-    ids = _INS_MESSAGE.insert_rows(conn, [_resolved(p.message) for p in plans], returning=True)
-    for p, new_id in zip(plans, ids, strict=True):
-        p.message_key.id = new_id
+    messages = [_resolved(p.message) for p in plans]
+    ids = _INS_MESSAGE.insert_rows(conn, messages, returning=True)
+    for p, inserted, new_id in zip(plans, messages, ids, strict=True):
+        p.message_key.id = inserted["id"] = new_id
+        inserted["sent_at"] = as_utc(inserted["sent_at"])
     _INS_AUDIT.insert_rows(
         conn,
         [
@@ -580,12 +579,9 @@ def do_ingest_messages(session: Session, items: list[IngestItem]) -> list[Ingest
         ],
     )
 
-    for position, p in planned.items():
-        message = _resolved(p.message)
-        message["id"] = p.message_key.id
-        message["sent_at"] = as_utc(p.message["sent_at"])
+    for (position, p), inserted in zip(planned.items(), messages, strict=True):
         outcomes[position] = IngestOutcome(
-            message,
+            inserted,
             Ref(cast(int, p.case.key.id), p.case.status),
             Ref(cast(int, p.customer.key.id)),
             True,

@@ -72,7 +72,7 @@ async def ingest_message(
 
     # Concurrent deliveries share a transaction and their statements: see core.api.GroupWriter.
     key = idempotency_key
-    request_hash = hashlib.sha256(await request.body()).hexdigest() if key is not None else ""
+    request_hash = await _request_hash(request) if key is not None else ""
     code, body = await agroup_write(db, _Ingest(actor, data, key, request_hash))
     return JSONResponse(body, status_code=code)
 
@@ -109,17 +109,23 @@ class _Ingest(GroupWork[tuple[int, dict[str, Any]]]):
         )
         for i, outcome in zip(todo, outcomes, strict=True):
             answer = answers[i] = (201 if outcome.created else 200), _ingest_body(outcome)
-            work = works[i]
-            if work.key is not None:
-                session.add(
-                    IdempotencyRecord(
-                        key=work.key,
-                        request_hash=work.request_hash,
-                        status_code=answer[0],
-                        response=answer[1],
-                    )
-                )
+            if works[i].key is not None:
+                _remember(session, works[i].key, works[i].request_hash, answer)
         return [a for a in answers if a is not None]
+
+
+async def _request_hash(request: Request) -> str:
+    return hashlib.sha256(await request.body()).hexdigest()
+
+
+def _remember(
+    session: Session, key: str, request_hash: str, answer: tuple[int, dict[str, Any]]
+) -> None:
+    """Store the answer given to the request sent with this ``Idempotency-Key``."""
+    code, body = answer
+    session.add(
+        IdempotencyRecord(key=key, request_hash=request_hash, status_code=code, response=body)
+    )
 
 
 def _replayed(stored: IdempotencyRecord, request_hash: str) -> tuple[int, dict[str, Any]]:
@@ -140,17 +146,15 @@ async def _idempotent(
     answer, and the key reused for another request body is refused."""
     if key is None:
         return work
-    request_hash = hashlib.sha256(await request.body()).hexdigest()
+    request_hash = await _request_hash(request)
 
     def run(session: Session) -> tuple[int, dict[str, Any]]:
         stored = session.get(IdempotencyRecord, key)
         if stored is not None:
             return _replayed(stored, request_hash)
-        code, body = work(session)
-        session.add(
-            IdempotencyRecord(key=key, request_hash=request_hash, status_code=code, response=body)
-        )
-        return code, body
+        answer = work(session)
+        _remember(session, key, request_hash, answer)
+        return answer
 
     return run
 
