@@ -116,3 +116,65 @@ def test_where_the_group_runs(db):
         time.sleep(0.02)
     asyncio.run(main())
     assert threads[1].name == "meaculpa-writer" and threads[1] is not threads[0]
+
+
+def test_a_busy_writer_gathers_the_next_group(db):
+    """After a group of several, requests arriving one after another join one group; after a
+    group of one, a request runs at once."""
+    writer = GroupWriter(db, gather_seconds=0.5, gather_limit=5.0)
+    if writer.on_loop:
+        pytest.skip("SQLite runs groups on the event loop, which gathers nothing")
+    seen: list[tuple[str, int]] = []
+
+    async def main() -> None:
+        # A lone request after a lone request: alone, without waiting.
+        started = time.monotonic()
+        await writer.run(adding("uno", seen))
+        assert time.monotonic() - started < 0.5
+        # A group of two makes the writer gather the next group...
+        await as_one_group(writer, [adding("ana", seen), adding("bea", seen)])
+        # ...so requests 50 ms apart (well within gather_seconds) are taken together.
+        later = []
+        for name in ("carla", "dora", "elsa"):
+            later.append(asyncio.ensure_future(writer.run(adding(name, seen))))
+            await asyncio.sleep(0.05)
+        assert await asyncio.gather(*later) == ["CARLA", "DORA", "ELSA"]
+
+    asyncio.run(main())
+    sessions = dict(seen)
+    assert sessions["carla"] == sessions["dora"] == sessions["elsa"]
+    assert names(db) == ["ana", "bea", "carla", "dora", "elsa", "uno"]
+
+
+def _kill_a_pooled_connection(db: Any) -> None:
+    """Leave in the pool a connection whose server process is gone (it is handed out next)."""
+    from sqlalchemy import text
+
+    with db.engine.connect() as doomed, db.engine.connect() as other:
+        pid = doomed.execute(text("SELECT pg_backend_pid()")).scalar()
+        doomed.commit()  # idle: given back to the pool without a word to the server
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        other.commit()
+        doomed.close()  # back to the pool first, so it is checked out first
+
+
+@pytest.mark.parametrize("idle", [False, True])
+def test_a_dead_pooled_connection_is_not_used(db, monkeypatch, idle):
+    """A pooled connection whose server process is gone. Idle for a while, it is pinged and
+    replaced before use; used a moment ago, it is not pinged: a write fails on it and runs
+    again on a new connection."""
+    if db.is_sqlite:
+        pytest.skip("SQLite has no server connection to lose")
+    from meaculpa.core import db as db_module
+    from meaculpa.core.api import write
+
+    if idle:
+        monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+    _kill_a_pooled_connection(db)
+    assert write(db, adding("ana", [])) == "ANA"
+    _kill_a_pooled_connection(db)
+    if idle:
+        assert names(db) == ["ana"]  # a read: no retry, the ping replaced the connection
+    else:
+        assert write(db, adding("bea", [])) == "BEA"
+        assert names(db) == ["ana", "bea"]

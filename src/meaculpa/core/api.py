@@ -40,13 +40,16 @@ RETRYABLE_SQLSTATES = {"40001", "40P01"}
 def _retryable(exc: DBAPIError) -> bool:
     if isinstance(exc, IntegrityError):
         return True  # a concurrent insert won a unique race; the retry finds its row
+    if exc.connection_invalidated:
+        return True  # the connection was gone (a server restart): the retry gets a new one
     code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
     return code in RETRYABLE_SQLSTATES
 
 
 def write(db: Database, fn: Callable[[Session], T], *, retries: int = 4) -> T:
     """Run ``fn`` in a write transaction, retrying it when the database asks for that: a
-    concurrent insert that won a unique race, a deadlock, a serialization failure."""
+    concurrent insert that won a unique race, a deadlock, a serialization failure, a pooled
+    connection found dead."""
     for attempt in range(retries + 1):
         try:
             with db.transaction() as session:
@@ -101,7 +104,12 @@ class GroupWriter:
       the group does not compete for the GIL with the loop's own work in between; run on a
       writer thread instead, two worker processes left a third of the machine idle.
     - PostgreSQL: on one writer thread per :class:`Database`, since statements wait on the
-      network.
+      network. After a group of several, the writer gathers the next one until requests stop
+      arriving for ``gather_seconds`` (at most ``gather_limit`` in all): the clients just
+      answered send their next requests within a millisecond or two, and without the wait a
+      busy server alternates between two half-size groups (groups of 4 where 8 clients a
+      process wait), paying the transaction's fixed cost twice as often. After a group of one
+      (a quiet server) nothing waits.
 
     If any function of a group raises, or the commit fails, the transaction is rolled back and
     each function runs again on its own through :func:`write` (with its retries): the bad one
@@ -111,10 +119,21 @@ class GroupWriter:
     :class:`GroupWork` items of one class are handed to their ``run_group`` together.
     """
 
-    def __init__(self, db: Database, *, max_batch: int = 32, idle_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_batch: int = 32,
+        idle_seconds: float = 2.0,
+        gather_seconds: float = 0.001,
+        gather_limit: float = 0.004,
+    ) -> None:
         self.db = db
         self.max_batch = max_batch
         self.idle_seconds = idle_seconds
+        self.gather_seconds = gather_seconds
+        self.gather_limit = gather_limit
+        self._last_size = 0  # of the writer thread's last group
         self.on_loop = db.is_sqlite
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -149,10 +168,24 @@ class GroupWriter:
                     if not self._wake.wait(self.idle_seconds) and not self._queue:
                         self._thread = None
                         return
-                size = min(len(self._queue), self.max_batch)
+                if self._last_size > 1:
+                    self._gather()
+                size = self._last_size = min(len(self._queue), self.max_batch)
                 group = [self._queue.popleft() for _ in range(size)]
             outcomes = self._execute_safely([fn for fn, _ in group])
             self._answer(group, outcomes)
+
+    def _gather(self) -> None:
+        """With the lock held: wait while requests keep arriving (see the class notes)."""
+        deadline = time.monotonic() + self.gather_limit
+        while len(self._queue) < self.max_batch:
+            left = min(self.gather_seconds, deadline - time.monotonic())
+            if left <= 0:
+                return
+            queued = len(self._queue)
+            self._wake.wait(left)
+            if len(self._queue) == queued:  # nothing came within gather_seconds
+                return
 
     @staticmethod
     def _answer(
