@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from meaculpa.core.audit import AuditEvent
-from meaculpa.core.prepared import Prepared
+from meaculpa.core.prepared import Prepared, sent_together
 from meaculpa.customers.models import Customer, CustomerIdentity
 
 CUSTOMER = Customer.__table__
@@ -144,3 +145,49 @@ def test_statement_listeners_still_see_every_statement(db):
         event.remove(db.engine, "before_cursor_execute", before)
     assert any(st.lstrip().upper().startswith("INSERT INTO CUSTOMER") for st in seen)
     assert any("FROM customer" in st for st in seen)
+
+
+IDENTITY = Prepared(insert(CustomerIdentity.__table__),
+                    keys=("customer_id", "kind", "value", "created_at"))
+
+
+def test_statements_sent_together_are_stored_together(db):
+    with db.transaction() as s:
+        cid = add_customer(s.connection(), "Elsa")
+        with sent_together(s.connection()):
+            IDENTITY.insert_rows(s.connection(), [
+                {"customer_id": cid, "kind": "email", "value": f"e{n}@example.com",
+                 "created_at": AT} for n in range(3)])
+            IDENTITY.run(s.connection(), {"customer_id": cid, "kind": "phone",
+                                          "value": "+34600000001", "created_at": AT})
+        # Read back in the same transaction, after the block.
+        assert len(s.execute(select(CustomerIdentity.id)).all()) == 4
+    with db.reading() as s:
+        assert sorted(s.scalars(select(CustomerIdentity.value))) == [
+            "+34600000001", "e0@example.com", "e1@example.com", "e2@example.com"]
+
+
+def test_an_error_sent_together_is_the_first_one_and_rolls_back(db, caplog):
+    with db.transaction() as s:
+        cid = add_customer(s.connection(), "Fina")
+        IDENTITY.run(s.connection(), {"customer_id": cid, "kind": "email",
+                                      "value": "f@example.com", "created_at": AT})
+    row = {"customer_id": cid, "kind": "email", "created_at": AT}
+    taken = r"f@example\.com|uq_customer_identity_kind_value"
+    with pytest.raises(IntegrityError, match=taken), db.transaction() as s, sent_together(
+        s.connection()
+    ):
+        IDENTITY.run(s.connection(), {**row, "value": "g@example.com"})
+        IDENTITY.run(s.connection(), {**row, "value": "f@example.com"})  # taken
+        time.sleep(0.2)  # the server's answer is in: the next statement sent meets it
+        IDENTITY.run(s.connection(), {**row, "value": "h@example.com"})  # never runs
+        IDENTITY.run(s.connection(), {**row, "value": "f@example.com"})
+    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    # Nothing of the failed transaction was stored, and the pool's connection still works.
+    with db.reading() as s:
+        assert list(s.scalars(select(CustomerIdentity.value))) == ["f@example.com"]
+    with db.transaction() as s:
+        IDENTITY.run(s.connection(), {**row, "value": "i@example.com"})
+    with db.reading() as s:
+        assert sorted(s.scalars(select(CustomerIdentity.value))) == [
+            "f@example.com", "i@example.com"]

@@ -23,7 +23,8 @@ defaults only when they are constants (a callable default such as ``utcnow`` mus
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -260,6 +261,51 @@ class Prepared:
         names = list(compiled.positiontup) if positional else list(dict.fromkeys(processors))
         slots = tuple((name, processors[name], fixed.get(name, _REQUIRED)) for name in names)
         return _Plan(compiled.string, positional, slots)
+
+
+@contextmanager
+def sent_together(conn: Connection) -> Iterator[None]:
+    """Statements of :class:`Prepared` run in the block, none of them read back, are sent to
+    the server together and answered together when the block ends.
+
+    On PostgreSQL (psycopg) the block is a pipeline: a statement is sent without waiting for
+    the answer to the one before, so six inserts cost one round trip instead of six. An error
+    is raised when the block ends, as SQLAlchemy's exception (an
+    :class:`~sqlalchemy.exc.IntegrityError` stays one, for the retries written for it), and
+    the statements after the failed one are not run. Elsewhere, and while anything listens
+    to the cursor, the statements run one by one as usual.
+    """
+    dialect = conn.dialect
+    if dialect.driver != "psycopg" or Prepared._observed(conn):
+        yield
+        return
+    if not conn.in_transaction():
+        conn.begin()
+    dbapi_conn = conn.connection.dbapi_connection
+    assert dbapi_conn is not None
+    try:
+        with cast(Any, dbapi_conn).pipeline() as pipeline:
+            try:
+                yield
+            except BaseException:
+                # Collect the server's answers to the statements still queued (skipped after
+                # the failed one), so the error raised is the first one and the pipeline ends
+                # without another.
+                with suppress(dialect.loaded_dbapi.Error):
+                    pipeline.sync()
+                raise
+    except dialect.loaded_dbapi.Error as exc:
+        lost = dialect.is_disconnect(cast(Any, exc), dbapi_conn, None)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            None,
+            None,
+            exc,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=lost,
+            dialect=dialect,
+        ) from exc
 
 
 _NAMED_PARAM = re.compile(r"%\((\w+)\)s")

@@ -15,7 +15,7 @@ from meaculpa.core.clock import as_utc, utcnow
 from meaculpa.core.enums import OPEN_STATUSES, CaseStatus, Direction
 from meaculpa.core.events import publish, publish_many
 from meaculpa.core.html import html_to_text, sanitise_html
-from meaculpa.core.prepared import Prepared
+from meaculpa.core.prepared import Prepared, sent_together
 from meaculpa.customers.identity import display_name_from
 from meaculpa.customers.models import Customer, CustomerIdentity
 from meaculpa.jobs.queue import jobs_together
@@ -130,22 +130,40 @@ _SEL_THREAD_CASE = select(Case.id, Case.status).where(
     Case.id == bindparam("case_id"), Case.customer_id == bindparam("customer_id"), _CASE_IS_OPEN
 )
 _SEL_ACTIVE = select(User.is_active).where(User.id == bindparam("user_id"))
-_INS_CUSTOMER = Prepared(
-    insert(_customer).returning(_customer.c.id),
-    keys=(
-        "name",
-        "language",
-        "timezone",
-        "owner_id",
-        "failures_count",
-        "created_at",
-        "updated_at",
-    ),
+
+
+class _KeyedInsert:
+    """The INSERT of rows whose new ids the group needs (children refer to them).
+
+    On PostgreSQL the ids are taken from the table's sequence before any insert
+    (:func:`_reserve_ids`) and inserted with the rows: then no insert needs an answer and the
+    group's inserts go to the server together. On SQLite the INSERT returns them.
+    """
+
+    def __init__(self, table: Table, keys: tuple[str, ...]) -> None:
+        self.table = table
+        self.returning = Prepared(insert(table).returning(table.c.id), keys=keys)
+        self.with_id = Prepared(insert(table), keys=("id", *keys))
+
+    def insert(self, conn: Any, rows: list[dict[str, Any]], keys: list[_Key]) -> None:
+        if keys and keys[0].id is not None:  # reserved
+            self.with_id.insert_rows(
+                conn, [{**row, "id": key.id} for row, key in zip(rows, keys, strict=True)]
+            )
+            return
+        ids = self.returning.insert_rows(conn, rows, returning=True)
+        for key, new_id in zip(keys, ids, strict=True):
+            key.id = new_id
+
+
+_INS_CUSTOMER = _KeyedInsert(
+    _customer,
+    ("name", "language", "timezone", "owner_id", "failures_count", "created_at", "updated_at"),
 )
 _INS_IDENTITY = Prepared(insert(_identity), keys=("customer_id", "kind", "value", "created_at"))
-_INS_CASE = Prepared(
-    insert(_case).returning(_case.c.id),
-    keys=(
+_INS_CASE = _KeyedInsert(
+    _case,
+    (
         "customer_id",
         "owner_id",
         "subject",
@@ -160,9 +178,9 @@ _INS_CASE = Prepared(
         "message_count",
     ),
 )
-_INS_MESSAGE = Prepared(
-    insert(_message).returning(_message.c.id),
-    keys=(
+_INS_MESSAGE = _KeyedInsert(
+    _message,
+    (
         "case_id",
         "customer_id",
         "direction",
@@ -545,39 +563,48 @@ def do_ingest_messages(session: Session, items: list[IngestItem]) -> list[Ingest
         )
 
     # The rows, each table in one statement, parents before children.
-    ids = _INS_CUSTOMER.insert_rows(conn, [row for row, _ in new_customers], returning=True)
-    for (_, created), new_id in zip(new_customers, ids, strict=True):
-        created.key.id = new_id
-    _INS_IDENTITY.insert_rows(
-        conn, [{**row, "customer_id": owner.key.id} for row, owner in new_identities]
-    )
     new_cases = [p.case for p in planned.values() if p.case_created]
-    ids = _INS_CASE.insert_rows(
-        conn, [_resolved(c.row) for c in new_cases if c.row is not None], returning=True
-    )
-    for opened, new_id in zip(new_cases, ids, strict=True):
-        opened.key.id = new_id
-    _TOUCH_CASES.run_many(
-        conn,
-        [
-            {"b_id": c.key.id, "b_added": c.added, "b_now": now, "b_status": c.status}
-            for c in cases_by_id.values()
-        ],
-    )
     plans = list(planned.values())
-    messages = [_resolved(p.message) for p in plans]
-    ids = _INS_MESSAGE.insert_rows(conn, messages, returning=True)
-    for p, inserted, new_id in zip(plans, messages, ids, strict=True):
-        p.message_key.id = inserted["id"] = new_id
-        inserted["sent_at"] = as_utc(inserted["sent_at"])
-    _INS_AUDIT.insert_rows(
+    _reserve_ids(
         conn,
         [
-            audit_row(p.item.actor, verb, kind, _id(obj), at=now, after=_resolved(after))
-            for p in plans
-            for verb, kind, obj, after in p.audit
+            [created.key for _, created in new_customers],
+            [c.key for c in new_cases],
+            [p.message_key for p in plans],
         ],
     )
+    with sent_together(conn):
+        _INS_CUSTOMER.insert(
+            conn, [row for row, _ in new_customers], [created.key for _, created in new_customers]
+        )
+        _INS_IDENTITY.insert_rows(
+            conn, [{**row, "customer_id": owner.key.id} for row, owner in new_identities]
+        )
+        _INS_CASE.insert(
+            conn,
+            [_resolved(c.row) for c in new_cases if c.row is not None],
+            [c.key for c in new_cases],
+        )
+        _TOUCH_CASES.run_many(
+            conn,
+            [
+                {"b_id": c.key.id, "b_added": c.added, "b_now": now, "b_status": c.status}
+                for c in cases_by_id.values()
+            ],
+        )
+        messages = [_resolved(p.message) for p in plans]
+        _INS_MESSAGE.insert(conn, messages, [p.message_key for p in plans])
+        for p, inserted in zip(plans, messages, strict=True):
+            inserted["id"] = p.message_key.id
+            inserted["sent_at"] = as_utc(inserted["sent_at"])
+        _INS_AUDIT.insert_rows(
+            conn,
+            [
+                audit_row(p.item.actor, verb, kind, _id(obj), at=now, after=_resolved(after))
+                for p in plans
+                for verb, kind, obj, after in p.audit
+            ],
+        )
 
     for (position, p), inserted in zip(planned.items(), messages, strict=True):
         outcomes[position] = IngestOutcome(
@@ -636,6 +663,25 @@ def do_ingest_messages(session: Session, items: list[IngestItem]) -> list[Ingest
 
 def _resolved(row: dict[str, Any]) -> dict[str, Any]:
     return {k: _id(v) for k, v in row.items()}
+
+
+def _reserve_ids(conn: Any, keys: list[list[_Key]]) -> None:
+    """PostgreSQL: fill ``keys`` (new customers, cases, messages) from the tables' sequences,
+    in one statement (see :class:`_KeyedInsert`). Elsewhere nothing: the inserts return them."""
+    if conn.dialect.name != "postgresql" or not any(keys):
+        return
+    row = conn.exec_driver_sql(_RESERVE_IDS, tuple(len(k) for k in keys)).one()
+    for wanted, ids in zip(keys, row, strict=True):
+        for key, new_id in zip(wanted, sorted(ids), strict=True):
+            key.id = new_id
+
+
+# The table names are the models' own, not input.
+_RESERVE_IDS = "SELECT " + ", ".join(  # noqa: S608
+    f"array(SELECT nextval(pg_get_serial_sequence('{t.name}', 'id'))"  # noqa: S608
+    " FROM generate_series(1, %s))"
+    for t in (_customer, _case, _message)
+)
 
 
 def do_add_reply(session: Session, actor: Actor, case: Case, data: ReplyIn) -> Message:
