@@ -134,6 +134,7 @@ class GroupWriter:
         self.gather_seconds = gather_seconds
         self.gather_limit = gather_limit
         self._last_size = 0  # of the writer thread's last group
+        self._idle = False  # the writer thread waits for work (to be woken)
         self.on_loop = db.is_sqlite
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -155,7 +156,7 @@ class GroupWriter:
                     target=self._serve, name="meaculpa-writer", daemon=True
                 )
                 self._thread.start()
-            else:
+            elif self._idle:
                 self._wake.notify()
         return await future
 
@@ -165,7 +166,10 @@ class GroupWriter:
         while True:
             with self._lock:
                 while not self._queue:
-                    if not self._wake.wait(self.idle_seconds) and not self._queue:
+                    self._idle = True
+                    woken = self._wake.wait(self.idle_seconds)
+                    self._idle = False
+                    if not woken and not self._queue:
                         self._thread = None
                         return
                 if self._last_size > 1:
@@ -183,7 +187,13 @@ class GroupWriter:
             if left <= 0:
                 return
             queued = len(self._queue)
-            self._wake.wait(left)
+            # A sleep rather than a wait on the condition: woken by every request, the writer
+            # thread took the GIL from the event loop once per request.
+            self._lock.release()
+            try:
+                time.sleep(left)
+            finally:
+                self._lock.acquire()
             if len(self._queue) == queued:  # nothing came within gather_seconds
                 return
 
