@@ -260,19 +260,21 @@ def test_insert_rows_returns_keys_in_row_order(db):
         assert [s.get(Customer, i).failures_count for i in more] == [0, 1, 2]
 
 
-def test_a_batch_that_lost_a_race_is_taken_again_one_by_one(client, db, agent, monkeypatch):
+def test_a_batch_that_lost_a_race_is_taken_again_as_a_retry(client, db, agent, monkeypatch):
     """The batch endpoint stores a batch as one group; when a concurrent writer wins a race
-    (the unique index on identities says so), the next attempt takes the messages one by one."""
+    (the unique index on identities says so), the batch runs again whole, as a retry (which
+    locks its identities first on PostgreSQL)."""
     from sqlalchemy.exc import IntegrityError
 
+    from meaculpa.core.api import ATTEMPT
     from meaculpa.messages import api
 
     real = actions.do_ingest_messages
-    sizes: list[int] = []
+    calls: list[tuple[int, int]] = []
 
     def racing(session: Any, items: list[Any]) -> Any:
-        sizes.append(len(items))
-        if len(sizes) == 1:
+        calls.append((len(items), session.info[ATTEMPT]))
+        if len(calls) == 1:
             real(session, items)  # rows written, then the race is lost: all rolled back
             raise IntegrityError("INSERT INTO customer_identity", {}, Exception("duplicate"))
         return real(session, items)
@@ -292,7 +294,51 @@ def test_a_batch_that_lost_a_race_is_taken_again_one_by_one(client, db, agent, m
     r = client.post("/api/v1/messages/batch", json=batch, headers=agent.headers)
     assert r.status_code == 200, r.text
     assert r.json()["created"] == 3
-    assert sizes == [3, 1, 1, 1]
+    assert calls == [(3, 0), (3, 1)]
     with db.reading() as s:
         assert len(list(s.scalars(select(Message).where(Message.channel == "web")))) == 3
         assert len(list(s.scalars(select(Customer)))) == 2
+
+
+def test_a_retry_waits_for_the_writer_of_the_same_new_customer(db):
+    """PostgreSQL: two transactions take a message from the same new customer at once. A
+    retry locks the identities first, so it waits for the other to commit and joins the
+    customer it created, instead of failing on the unique index again."""
+    if db.is_sqlite:
+        pytest.skip("SQLite has one writer at a time: there is no race to lose")
+    import threading
+
+    from meaculpa.core.api import ATTEMPT
+
+    system = Actor.system()
+    first_done = threading.Event()
+    second: dict[str, Any] = {}
+
+    def other() -> None:
+        try:
+            with db.transaction() as s:
+                s.info[ATTEMPT] = 1
+                second["outcome"] = actions.do_ingest_message(
+                    s, system, msg("w", "segundo", ("email", "n-TAG@example.com"))
+                )
+                second["waited"] = first_done.is_set()
+        except Exception as exc:  # reported below
+            second["error"] = exc
+
+    with db.transaction() as s:
+        s.info[ATTEMPT] = 1
+        first = actions.do_ingest_message(
+            s, system, msg("w", "primero", ("email", "n-TAG@example.com"))
+        )
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(0.5)  # it is waiting for this transaction's lock
+        assert thread.is_alive()
+        first_done.set()
+    thread.join(10)
+    assert "error" not in second, second.get("error")
+    assert second["waited"] is True
+    assert second["outcome"].customer.id == first.customer.id
+    assert second["outcome"].case.id == first.case.id
+    with db.reading() as s:
+        assert len(list(s.scalars(select(Customer)))) == 1

@@ -178,3 +178,34 @@ def test_a_dead_pooled_connection_is_not_used(db, monkeypatch, idle):
     else:
         assert write(db, adding("bea", [])) == "BEA"
         assert names(db) == ["ana", "bea"]
+
+
+def test_a_group_that_lost_a_race_runs_again_whole(db):
+    """PostgreSQL: a group failing on a unique index (another process won a race) runs once
+    more as a whole, marked as a retry; SQLite has no such race and takes its members one by
+    one, as after any failure."""
+    from sqlalchemy.exc import IntegrityError
+
+    from meaculpa.core.api import ATTEMPT
+
+    writer = GroupWriter(db)
+    attempts: list[tuple[str, int]] = []
+
+    def racing(name: str) -> Callable[..., Any]:
+        def work(session: Session) -> str:
+            attempts.append((name, session.info[ATTEMPT]))
+            session.add(Customer(name=name))
+            session.flush()
+            if len(attempts) == 1:
+                raise IntegrityError("INSERT INTO customer_identity", {}, Exception("duplicate"))
+            return name.upper()
+
+        return work
+
+    results = asyncio.run(as_one_group(writer, [racing("ana"), racing("bea")]))
+    assert results == ["ANA", "BEA"]
+    if writer.on_loop:
+        assert attempts == [("ana", 0), ("ana", 0), ("bea", 0)]
+    else:
+        assert attempts == [("ana", 0), ("ana", 1), ("bea", 1)]
+    assert names(db) == ["ana", "bea"]

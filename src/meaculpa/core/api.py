@@ -46,6 +46,11 @@ def _retryable(exc: DBAPIError) -> bool:
     return code in RETRYABLE_SQLSTATES
 
 
+# session.info key: 0 for a write's first attempt, 1 and up for its retries after a conflict
+# (writes that race often can then take locks, see messages.actions._lock_identities).
+ATTEMPT = "meaculpa.attempt"
+
+
 def write(db: Database, fn: Callable[[Session], T], *, retries: int = 4) -> T:
     """Run ``fn`` in a write transaction, retrying it when the database asks for that: a
     concurrent insert that won a unique race, a deadlock, a serialization failure, a pooled
@@ -53,6 +58,7 @@ def write(db: Database, fn: Callable[[Session], T], *, retries: int = 4) -> T:
     for attempt in range(retries + 1):
         try:
             with db.transaction() as session:
+                session.info[ATTEMPT] = attempt
                 return fn(session)
         except DBAPIError as exc:
             if not _retryable(exc):
@@ -275,27 +281,17 @@ class GroupWriter:
             return [(False, exc)] * len(fns)
 
     def _execute(self, fns: list[Callable[[Session], Any]]) -> list[tuple[bool, Any]]:
-        if len(fns) > 1:
+        # A group that lost a race to another process (the same new customer created by both)
+        # runs once more as a whole, as a retry; one that fails otherwise runs one by one.
+        attempts = 1 if self.on_loop else 2
+        for attempt in range(attempts if len(fns) > 1 else 0):
             try:
-                results = []
-                with self.db.transaction() as session:
-                    start = 0
-                    while start < len(fns):
-                        kind = type(fns[start])
-                        end = start + 1
-                        if issubclass(kind, GroupWork):
-                            while end < len(fns) and type(fns[end]) is kind:
-                                end += 1
-                            results.extend(kind.run_group(session, fns[start:end]))
-                        else:
-                            results.append(fns[start](session))
-                        start = end
-                        session.flush()
-                        if len(session.identity_map):
-                            session.expunge_all()
-                return [(True, r) for r in results]
-            except Exception:  # noqa: S110 - each function runs again alone just below
-                pass
+                return self._execute_group(fns, attempt)
+            except DBAPIError as exc:
+                if not _retryable(exc):
+                    break
+            except Exception:
+                break
         # On SQLite (on the loop, writers one at a time) no concurrent insert can win a race, so
         # a conflict is final at once instead of after retries that would hold up the loop.
         retries = 0 if self.on_loop else 4
@@ -306,6 +302,28 @@ class GroupWriter:
             except Exception as exc:
                 outcomes.append((False, exc))
         return outcomes
+
+    def _execute_group(
+        self, fns: list[Callable[[Session], Any]], attempt: int
+    ) -> list[tuple[bool, Any]]:
+        results = []
+        with self.db.transaction() as session:
+            session.info[ATTEMPT] = attempt
+            start = 0
+            while start < len(fns):
+                kind = type(fns[start])
+                end = start + 1
+                if issubclass(kind, GroupWork):
+                    while end < len(fns) and type(fns[end]) is kind:
+                        end += 1
+                    results.extend(kind.run_group(session, fns[start:end]))
+                else:
+                    results.append(fns[start](session))
+                start = end
+                session.flush()
+                if len(session.identity_map):
+                    session.expunge_all()
+        return [(True, r) for r in results]
 
 
 class _LoopQueue:

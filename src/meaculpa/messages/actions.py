@@ -10,6 +10,7 @@ from meaculpa.accounts.models import User
 from meaculpa.accounts.queries import least_loaded_agent, organisation_defaults
 from meaculpa.cases.actions import check_can_change, do_update_case
 from meaculpa.cases.models import Case
+from meaculpa.core.api import ATTEMPT
 from meaculpa.core.audit import AUDIT_ROW_KEYS, Actor, AuditEvent, audit_row, record
 from meaculpa.core.clock import as_utc, utcnow
 from meaculpa.core.enums import OPEN_STATUSES, CaseStatus, Direction
@@ -335,14 +336,21 @@ def do_ingest_messages(session: Session, items: list[IngestItem]) -> list[Ingest
     The result is what taking them one after another would give (a later message finds the
     customer, identity or case an earlier one created, and a repeated ``external_id`` returns
     the first), but each table gets one statement for the whole group instead of one a message.
+
+    Nothing is locked while the identities are read: two transactions creating the same new
+    customer at once both insert its identity, and the later one fails on the unique index. Its
+    retry (``session.info[ATTEMPT]`` above 0, see :func:`meaculpa.core.api.write`) locks the
+    identities first, so it waits for the other to commit and then finds its customer.
     """
     conn = session.connection()
     now = utcnow()
+    values = sorted({x.value for i in items for x in i.data.customer.identities})
+    if session.info.get(ATTEMPT, 0) > 0:
+        _lock_identities(conn, values)
     stored = _stored_messages(
         session,
         {(i.data.channel.value, i.data.external_id) for i in items if i.data.external_id},
     )
-    values = sorted({x.value for i in items for x in i.data.customer.identities})
     customers: dict[int, _CustomerState] = {}
     owner_of: dict[tuple[str, str], _CustomerState] = {}
     for customer_id, kind, value, language, owner_id, latest_id, latest_status in _identities_found(
@@ -663,6 +671,22 @@ def do_ingest_messages(session: Session, items: list[IngestItem]) -> list[Ingest
 
 def _resolved(row: dict[str, Any]) -> dict[str, Any]:
     return {k: _id(v) for k, v in row.items()}
+
+
+def _lock_identities(conn: Any, values: list[str]) -> None:
+    """PostgreSQL: take a transaction lock on each identity value, in one order for everyone
+    (so two transactions never wait for each other crosswise). Elsewhere nothing: SQLite has one
+    writer at a time."""
+    if conn.dialect.name != "postgresql" or not values:
+        return
+    conn.exec_driver_sql(_LOCK_IDENTITIES, (_IDENTITY_LOCKS, values)).all()
+
+
+_IDENTITY_LOCKS = 0x6D635F69  # "mc_i": the first key of the identity locks
+_LOCK_IDENTITIES = (
+    "SELECT pg_advisory_xact_lock(%s::int4, h) FROM"
+    " (SELECT DISTINCT hashtext(v) AS h FROM unnest(%s::text[]) AS v ORDER BY h) AS s"
+)
 
 
 def _reserve_ids(conn: Any, keys: list[list[_Key]]) -> None:

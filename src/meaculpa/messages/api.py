@@ -192,20 +192,11 @@ async def ingest_batch(
         key=lambda i: min((x.kind.value, x.value) for x in data.messages[i].customer.identities),
     )
 
-    attempts = 0
-
     def ingest(session: Session) -> tuple[int, dict[str, Any]]:
-        nonlocal attempts
-        attempts += 1
+        # A retry after a lost race (another batch created the same new customer) locks the
+        # batch's identities first: see actions.do_ingest_messages.
         items = [actions.IngestItem(actor, data.messages[i]) for i in order]
-        if attempts == 1:
-            outcomes = actions.do_ingest_messages(session, items)
-        else:
-            # A concurrent writer won a race (most often creating the same new customer). Taken
-            # one by one, each message reads the identities just before it inserts its own,
-            # so the next attempt rarely meets another race: as a whole, with 4 concurrent
-            # batches of 100 sharing customers, 6 of 40 gave up after five attempts.
-            outcomes = [actions.do_ingest_messages(session, [item])[0] for item in items]
+        outcomes = actions.do_ingest_messages(session, items)
         by_position = {i: _ingest_body(o) for i, o in zip(order, outcomes, strict=True)}
         results = [by_position[i] for i in range(len(data.messages))]
         created = sum(1 for r in results if r["created"])
