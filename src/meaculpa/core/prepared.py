@@ -127,7 +127,7 @@ class Prepared:
         try:
             cursor.executemany(plan.sql, args)
         except conn.dialect.loaded_dbapi.Error as exc:
-            raise self._wrap(conn, plan, args, exc, dbapi_conn, cursor) from exc
+            raise _driver_error(conn, plan.sql, args, exc, dbapi_conn, cursor) from exc
         finally:
             cursor.close()
 
@@ -164,7 +164,7 @@ class Prepared:
                 if returning:
                     found.extend(sorted(r[0] for r in cursor.fetchall()))
             except conn.dialect.loaded_dbapi.Error as exc:
-                raise self._wrap(conn, plan, args, exc, dbapi_conn, cursor) from exc
+                raise _driver_error(conn, plan.sql, args, exc, dbapi_conn, cursor) from exc
             finally:
                 cursor.close()
         return found
@@ -204,7 +204,7 @@ class Prepared:
             cursor.execute(plan.sql, args)
         except conn.dialect.loaded_dbapi.Error as exc:
             cursor.close()
-            raise self._wrap(conn, plan, args, exc, dbapi_conn, cursor) from exc
+            raise _driver_error(conn, plan.sql, args, exc, dbapi_conn, cursor) from exc
         return cursor
 
     @staticmethod
@@ -213,23 +213,6 @@ class Prepared:
         if plan.positional:
             return tuple(values)
         return {slot[0]: value for slot, value in zip(plan.slots, values, strict=True)}
-
-    @staticmethod
-    def _wrap(
-        conn: Connection, plan: _Plan, args: Any, exc: Exception, dbapi_conn: Any, cursor: Any
-    ) -> Exception:
-        dialect = conn.dialect
-        lost = dialect.is_disconnect(cast(Any, exc), dbapi_conn, cursor)
-        if lost:
-            conn.invalidate(exc)
-        return DBAPIError.instance(
-            plan.sql,
-            args,
-            exc,
-            dialect.loaded_dbapi.Error,
-            connection_invalidated=lost,
-            dialect=dialect,
-        )
 
     def _compile(self, dialect: Dialect) -> _Plan:
         statement = cast(ClauseElement, self.statement)
@@ -295,17 +278,31 @@ def sent_together(conn: Connection) -> Iterator[None]:
                     pipeline.sync()
                 raise
     except dialect.loaded_dbapi.Error as exc:
-        lost = dialect.is_disconnect(cast(Any, exc), dbapi_conn, None)
-        if lost:
-            conn.invalidate(exc)
-        raise DBAPIError.instance(
-            None,
-            None,
-            exc,
-            dialect.loaded_dbapi.Error,
-            connection_invalidated=lost,
-            dialect=dialect,
-        ) from exc
+        raise _driver_error(conn, None, None, exc, dbapi_conn, None) from exc
+
+
+def _driver_error(
+    conn: Connection,
+    statement: str | None,
+    args: Any,
+    exc: Exception,
+    dbapi_conn: Any,
+    cursor: Any,
+) -> Exception:
+    """A driver's error as SQLAlchemy's exception, the connection invalidated if it was lost
+    (as SQLAlchemy does for the statements it runs)."""
+    dialect = conn.dialect
+    lost = dialect.is_disconnect(cast(Any, exc), dbapi_conn, cursor)
+    if lost:
+        conn.invalidate(exc)
+    return DBAPIError.instance(
+        statement,
+        args,
+        exc,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=lost,
+        dialect=dialect,
+    )
 
 
 _NAMED_PARAM = re.compile(r"%\((\w+)\)s")

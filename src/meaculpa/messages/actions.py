@@ -142,7 +142,6 @@ class _KeyedInsert:
     """
 
     def __init__(self, table: Table, keys: tuple[str, ...]) -> None:
-        self.table = table
         self.returning = Prepared(insert(table).returning(table.c.id), keys=keys)
         self.with_id = Prepared(insert(table), keys=("id", *keys))
 
